@@ -1,1 +1,33 @@
+//! isocheck proves or disproves that a multi-user AI-agent application keeps
+//! each user's state to that user.
+//!
+//! The pipeline (after Jepsen): [`gen`] generates multi-user scenarios,
+//! [`drive`] runs them concurrently against a [`subject`] and records a
+//! history, [`check`] judges the history, [`report`] renders findings
+//! mapped to the guide's checklist. [`engine`] ties them together with
+//! proptest's search and shrinking.
+//!
+//! To test a Rust backend from your own tests, implement
+//! [`subject::SubjectFactory`] and call [`engine::run`]:
+//!
+//! ```no_run
+//! use std::sync::Arc;
+//! use isocheck::{check, engine, backends::memory::StateSubject};
+//! let report = engine::run(Arc::new(StateSubject), &check::families(), &engine::RunConfig::new("mine", 42));
+//! report.assert_isolated();
+//! ```
+
+pub mod backends;
+pub mod canary;
+pub mod check;
+pub mod drive;
+pub mod engine;
+pub mod gen;
 pub mod lint;
+pub mod registry;
+pub mod report;
+pub mod subject;
+
+/// Deliberately leaky subjects: each proves a detector fires.
+#[path = "../fixtures/subjects/mod.rs"]
+pub mod fixtures;

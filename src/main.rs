@@ -1,9 +1,25 @@
+use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use isocheck::check::{self, Family};
+use isocheck::engine::{self, RunConfig};
+use isocheck::gen::{GenConfig, IdMix};
+use isocheck::registry;
+use isocheck::report::{render_text, Severity};
+
+/// Exit code for usage and configuration errors.
+const USAGE: u8 = 2;
 
 #[derive(Debug, Parser)]
-#[command(name = "isocheck", version, about = "Proves or disproves that a multi-user agent app keeps each user's state to that user")]
+#[command(
+    name = "isocheck",
+    version,
+    about = "Proves or disproves that a multi-user agent app keeps each user's state to that user",
+    after_help = "Exit codes: 0 no finding at or above --fail-on, 1 findings, 2 usage or configuration error, 3 the subject failed (isolation could not be judged)."
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -11,14 +27,236 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Drive property-based multi-user scenarios against a subject and report every leak.
+    Run(RunArgs),
+    /// List the subjects, scenario families and lint rules.
+    List,
+    /// Print the documentation of a scenario family or lint rule.
+    Explain {
+        /// A family name (`cross-read`) or a lint rule (`ISO106`, `user-id-in-path`).
+        name: String,
+    },
     /// Statically check Python application code against the multi-user checklist.
     Lint(isocheck::lint::LintArgs),
 }
 
-fn main() -> ExitCode {
-    let cli = Cli::parse();
-    let code = match cli.command {
-        Command::Lint(args) => isocheck::lint::run(&args),
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum Format {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Args)]
+struct RunArgs {
+    /// The subject: `state`, `local` or `fixture:NAME` (see `isocheck list`).
+    #[arg(long, value_name = "NAME")]
+    subject: String,
+    /// Generated cases per scenario family.
+    #[arg(long, default_value_t = 256, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    cases: u32,
+    /// Seed of the run; the same seed reproduces the same report (default: random, printed).
+    #[arg(long, value_name = "N")]
+    seed: Option<u64>,
+    /// Users per case (default: 2 to 8, drawn per case).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(2..=8))]
+    users: Option<u32>,
+    /// Scenario families to run, comma-separated (default: all; see `isocheck list`).
+    #[arg(long, value_name = "A,B", value_delimiter = ',')]
+    scenarios: Vec<String>,
+    /// Report format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    format: Format,
+    /// Write the report to this file instead of standard output.
+    #[arg(long, value_name = "PATH")]
+    output: Option<PathBuf>,
+    /// Lowest severity that makes the run fail (exit 1).
+    #[arg(long, value_enum, default_value_t = Severity::Low, value_name = "SEVERITY")]
+    fail_on: Severity,
+    /// Longest one subject operation may take before the subject counts as hung (seconds).
+    #[arg(long, default_value_t = 30, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..=3600))]
+    op_timeout: u64,
+    /// At most this many operations per user and case.
+    #[arg(long, default_value_t = 8, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=64))]
+    max_ops: u32,
+}
+
+fn usage_error(msg: impl std::fmt::Display) -> u8 {
+    eprintln!("error: {msg}");
+    USAGE
+}
+
+fn select_families(names: &[String]) -> Result<Vec<&'static dyn Family>, String> {
+    if names.is_empty() {
+        return Ok(check::families());
+    }
+    names
+        .iter()
+        .map(|n| {
+            check::family(n.trim()).ok_or_else(|| {
+                let all: Vec<_> = check::families().iter().map(|f| f.name()).collect();
+                format!("unknown scenario '{n}' (accepted: {})", all.join(", "))
+            })
+        })
+        .collect()
+}
+
+fn random_seed() -> u64 {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    (nanos as u64) ^ (std::process::id() as u64).rotate_left(32)
+}
+
+fn run(args: RunArgs) -> u8 {
+    let factory = match registry::subject(&args.subject) {
+        Ok(f) => f,
+        Err(e) => return usage_error(e),
     };
-    ExitCode::from(code as u8)
+    let families = match select_families(&args.scenarios) {
+        Ok(f) => f,
+        Err(e) => return usage_error(e),
+    };
+    let seed = args.seed.unwrap_or_else(random_seed);
+    let mut cfg = RunConfig::new(&args.subject, seed);
+    cfg.cases = args.cases as usize;
+    cfg.gen = GenConfig {
+        users: args.users.map(|u| u as usize),
+        max_ops: args.max_ops as usize,
+        ids: IdMix::Mixed,
+    };
+    cfg.drive.op_timeout = Duration::from_secs(args.op_timeout);
+    cfg.scenarios = args.scenarios.clone();
+    if let Some(u) = args.users {
+        cfg.replay_args.push(format!("--users {u}"));
+    }
+    if args.max_ops != 8 {
+        cfg.replay_args.push(format!("--max-ops {}", args.max_ops));
+    }
+    let report = engine::run(factory, &families, &cfg);
+    let rendered = match args.format {
+        Format::Text => render_text(&report),
+        Format::Json => report.to_json(),
+    };
+    match &args.output {
+        Some(path) => {
+            if let Err(e) = std::fs::write(path, &rendered) {
+                return usage_error(format!(
+                    "cannot write the report to {}: {e}",
+                    path.display()
+                ));
+            }
+            eprintln!(
+                "isocheck: {} findings, report written to {} (seed {seed})",
+                report.summary.findings,
+                path.display()
+            );
+        }
+        None => print!("{rendered}"),
+    }
+    report.exit_code(args.fail_on)
+}
+
+fn list() -> u8 {
+    println!("Subjects (--subject)");
+    for s in registry::subjects() {
+        println!("  {:<28} {}", s.name, s.description);
+    }
+    println!();
+    println!("Scenario families (--scenarios)");
+    for f in check::families() {
+        let first = f.doc().lines().next().unwrap_or("");
+        println!(
+            "  {:<28} {}",
+            f.name(),
+            first
+                .split_once(" (")
+                .map(|(_, r)| format!("({r}"))
+                .unwrap_or_default()
+        );
+    }
+    let rules = isocheck::lint::rule_index();
+    if !rules.is_empty() {
+        println!();
+        println!("Lint rules (isocheck lint)");
+        for (code, name, item, summary) in rules {
+            println!("  {code} {name:<30} {item}  {summary}");
+        }
+    }
+    0
+}
+
+fn explain(name: &str) -> u8 {
+    if let Some(f) = check::family(name) {
+        println!("{}", f.doc());
+        return 0;
+    }
+    if let Some(doc) = isocheck::lint::explain(name) {
+        println!("{doc}");
+        return 0;
+    }
+    let fams: Vec<_> = check::families().iter().map(|f| f.name()).collect();
+    let rules: Vec<_> = isocheck::lint::rule_index()
+        .into_iter()
+        .map(|r| r.0)
+        .collect();
+    usage_error(format!(
+        "nothing is called '{name}' (accepted: the families {} or a lint rule code{})",
+        fams.join(", "),
+        if rules.is_empty() {
+            String::new()
+        } else {
+            format!(" such as {}", rules.join(", "))
+        }
+    ))
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            use clap::error::ErrorKind::*;
+            return match e.kind() {
+                DisplayHelp | DisplayVersion => {
+                    let _ = e.print();
+                    ExitCode::SUCCESS
+                }
+                _ => {
+                    // One line: what was wrong and what is accepted.
+                    let text = e.render().to_string();
+                    let first = text
+                        .lines()
+                        .find(|l| !l.trim().is_empty())
+                        .unwrap_or("invalid arguments");
+                    let first = first.strip_prefix("error: ").unwrap_or(first);
+                    use clap::error::{ContextKind, ContextValue};
+                    let accepted = match (
+                        e.get(ContextKind::ValidValue),
+                        e.get(ContextKind::InvalidArg),
+                    ) {
+                        (Some(ContextValue::Strings(v)), _) => {
+                            format!(" (accepted: {})", v.join(", "))
+                        }
+                        (None, Some(ContextValue::Strings(v)))
+                            if e.kind() == MissingRequiredArgument =>
+                        {
+                            format!(" {}", v.join(", "))
+                        }
+                        _ => String::new(),
+                    };
+                    let first = first.trim_end_matches(':');
+                    ExitCode::from(usage_error(format!(
+                        "{first}{accepted} (see 'isocheck --help')"
+                    )))
+                }
+            };
+        }
+    };
+    let code = match cli.command {
+        Command::Run(args) => run(args),
+        Command::List => list(),
+        Command::Explain { name } => explain(&name),
+        Command::Lint(args) => isocheck::lint::run(&args) as u8,
+    };
+    ExitCode::from(code)
 }

@@ -1,0 +1,205 @@
+//! Executes a [`Plan`] against a subject and records a [`History`].
+//!
+//! Sessions are opened concurrently; then, step by step, every user's
+//! operation of that step runs as its own tokio task and the step is joined
+//! before the next begins. The join is a barrier: whatever a user observes
+//! at step `s` can be judged against everything written before `s`.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::Serialize;
+use tokio::task::JoinSet;
+
+use crate::gen::{Op, Plan};
+use crate::subject::*;
+
+/// What an operation returned.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "type", content = "value", rename_all = "kebab-case")]
+pub enum Obs {
+    Unit,
+    Text(String),
+    Entries(Vec<FileInfo>),
+    Matches(Vec<GrepMatch>),
+    Bool(bool),
+    Edited(usize),
+    Checkpoint(Option<Checkpoint>),
+    Checkpoints(Vec<Checkpoint>),
+    Count(usize),
+    Messages(Vec<String>),
+    Exec(ExecResult),
+}
+
+/// One recorded operation.
+#[derive(Clone, Debug, Serialize)]
+pub struct Entry {
+    pub step: usize,
+    pub user: usize,
+    pub op: Op,
+    pub outcome: Result<Obs, SubjectError>,
+}
+
+/// Everything one case did and saw.
+#[derive(Clone, Debug, Serialize)]
+pub struct History {
+    pub plan: Plan,
+    /// `Some(error)` for users whose session could not be opened.
+    pub refused: Vec<Option<SubjectError>>,
+    /// In (step, user) order.
+    pub entries: Vec<Entry>,
+}
+
+/// A failure that stops the run: the subject can no longer be judged.
+#[derive(Clone, Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct Fatal(pub String);
+
+/// Options of the driver.
+#[derive(Clone, Debug)]
+pub struct DriveConfig {
+    /// Longest a single operation (or session open) may take.
+    pub op_timeout: Duration,
+}
+
+impl Default for DriveConfig {
+    fn default() -> Self {
+        Self {
+            op_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+async fn exec(session: &Session, op: &Op) -> SubjectResult<Obs> {
+    let b = &session.backend;
+    let ck = || {
+        session
+            .checkpoints
+            .clone()
+            .ok_or_else(|| SubjectError::Unsupported("checkpoints".into()))
+    };
+    let hist = || {
+        session
+            .history
+            .clone()
+            .ok_or_else(|| SubjectError::Unsupported("history".into()))
+    };
+    Ok(match op {
+        Op::Write { path, content } => b.write(path, content).await.map(|_| Obs::Unit)?,
+        Op::Edit { path, old, new } => Obs::Edited(b.edit(path, old, new, false).await?),
+        Op::Read { path } => Obs::Text(b.read(path, 0, 2000).await?),
+        Op::ReadBytes { path } => {
+            Obs::Text(String::from_utf8_lossy(&b.read_bytes(path).await?).into_owned())
+        }
+        Op::Exists { path } => Obs::Bool(b.exists(path).await?),
+        Op::Ls { path } => Obs::Entries(b.ls_info(path).await?),
+        Op::Glob { pattern, path } => Obs::Entries(b.glob_info(pattern, path).await?),
+        Op::Grep { pattern, path } => Obs::Matches(b.grep_raw(pattern, Some(path), None).await?),
+        Op::CkSave { checkpoint } => ck()?.save(checkpoint.clone()).await.map(|_| Obs::Unit)?,
+        Op::CkGet { id } => Obs::Checkpoint(ck()?.get(id).await?),
+        Op::CkGetByLabel { label } => Obs::Checkpoint(ck()?.get_by_label(label).await?),
+        Op::CkList => Obs::Checkpoints(ck()?.list_all().await?),
+        Op::CkRemove { id } => Obs::Bool(ck()?.remove(id).await?),
+        Op::CkRemoveOldest => Obs::Bool(ck()?.remove_oldest().await?),
+        Op::CkCount => Obs::Count(ck()?.count().await?),
+        Op::CkClear => ck()?.clear().await.map(|_| Obs::Unit)?,
+        Op::HistAppend { message } => hist()?.append(message).await.map(|_| Obs::Unit)?,
+        Op::HistGet => Obs::Messages(hist()?.get().await?),
+    })
+}
+
+fn joined<T>(r: Result<T, tokio::task::JoinError>) -> Result<T, Fatal> {
+    r.map_err(|e| {
+        if e.is_panic() {
+            let p = e.into_panic();
+            let msg = p
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| p.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "unknown panic".into());
+            Fatal(format!("the subject panicked: {msg}"))
+        } else {
+            Fatal(format!("a subject task was cancelled: {e}"))
+        }
+    })
+}
+
+/// Runs `plan` on `tenancy`. Fatal subject errors (crash, timeout, panic)
+/// end the case with [`Fatal`]; every other answer is recorded.
+pub async fn drive(
+    tenancy: Arc<dyn Tenancy>,
+    plan: Plan,
+    cfg: &DriveConfig,
+) -> Result<History, Fatal> {
+    let n = plan.users.len();
+    let mut opens = JoinSet::new();
+    for (u, id) in plan.users.iter().enumerate() {
+        let (t, id, limit) = (tenancy.clone(), id.clone(), cfg.op_timeout);
+        opens.spawn(async move {
+            let r = match tokio::time::timeout(limit, t.open(&id)).await {
+                Ok(r) => r,
+                Err(_) => Err(SubjectError::Timeout(format!(
+                    "open({id:?}) took longer than {limit:?}"
+                ))),
+            };
+            (u, r)
+        });
+    }
+    let mut sessions: Vec<Option<Session>> = vec![None; n];
+    let mut refused: Vec<Option<SubjectError>> = vec![None; n];
+    while let Some(r) = opens.join_next().await {
+        let (u, r) = joined(r)?;
+        match r {
+            Ok(s) => sessions[u] = Some(s),
+            Err(e) if e.is_fatal() => return Err(Fatal(format!("opening a session failed: {e}"))),
+            Err(e) => refused[u] = Some(e),
+        }
+    }
+
+    let mut entries = Vec::new();
+    for (s, step) in plan.steps.iter().enumerate() {
+        let mut tasks = JoinSet::new();
+        for (u, op) in step {
+            let Some(session) = sessions[*u].clone() else {
+                continue;
+            };
+            let (op, u, limit) = (op.clone(), *u, cfg.op_timeout);
+            tasks.spawn(async move {
+                let outcome = match tokio::time::timeout(limit, exec(&session, &op)).await {
+                    Ok(r) => r,
+                    Err(_) => Err(SubjectError::Timeout(format!(
+                        "{} took longer than {limit:?}",
+                        op.describe()
+                    ))),
+                };
+                Entry {
+                    step: s,
+                    user: u,
+                    op,
+                    outcome,
+                }
+            });
+        }
+        let mut done = Vec::with_capacity(step.len());
+        while let Some(r) = tasks.join_next().await {
+            let e = joined(r)?;
+            if let Err(err) = &e.outcome {
+                if err.is_fatal() {
+                    return Err(Fatal(format!(
+                        "{} by user #{}: {err}",
+                        e.op.describe(),
+                        e.user
+                    )));
+                }
+            }
+            done.push(e);
+        }
+        done.sort_by_key(|e| e.user);
+        entries.extend(done);
+    }
+    Ok(History {
+        plan,
+        refused,
+        entries,
+    })
+}

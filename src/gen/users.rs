@@ -1,0 +1,173 @@
+//! User ids, including the adversarial ones apps get wrong when they paste
+//! an id into a path (`../bob`, `.`, `alice/x`), compare it loosely
+//! (`Alice`, `bob `, NFC vs NFD) or pass it to C (`bob\0x`).
+
+use proptest::prelude::*;
+
+/// Base names; user `i` of a case is `NAMES[i]` unless its id is hostile.
+pub const NAMES: [&str; 8] = [
+    "alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi",
+];
+
+/// How a user's id is formed. Variants that take a `u8` refer to another
+/// user of the same case (by offset), so the id aliases *that* user's id.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum UserIdSpec {
+    /// `alice`
+    Plain,
+    /// `.`
+    Dot,
+    /// `..`
+    DotDot,
+    /// the empty id
+    Empty,
+    /// `bob/..` (the parent of another user's directory)
+    ParentOf(u8),
+    /// `alice/../bob` (walks into another user's directory)
+    TraverseTo(u8),
+    /// `../bob`
+    UpTo(u8),
+    /// `bob/alice` (nested inside another user's directory)
+    NestedIn(u8),
+    /// `Bob` (differs from another id by case only)
+    CaseOf(u8),
+    /// `bob ` (differs by trailing whitespace only)
+    TrailingSpace(u8),
+    /// `renée` composed (NFC)
+    Nfc,
+    /// `renée` decomposed (NFD): the same text as [`UserIdSpec::Nfc`] after normalization
+    Nfd,
+    /// a 300-character id
+    Long,
+    /// `bob\0alice` (the same as `bob` to anything that stops at NUL)
+    Nul(u8),
+}
+
+/// The mix of ids a strategy draws.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum IdMix {
+    /// Only plain names.
+    Plain,
+    /// Mostly plain names, some hostile ids.
+    Mixed,
+    /// Mostly hostile ids.
+    Hostile,
+}
+
+fn hostile() -> BoxedStrategy<UserIdSpec> {
+    use UserIdSpec::*;
+    prop_oneof![
+        Just(Dot),
+        Just(DotDot),
+        Just(Empty),
+        any::<u8>().prop_map(ParentOf),
+        any::<u8>().prop_map(TraverseTo),
+        any::<u8>().prop_map(UpTo),
+        any::<u8>().prop_map(NestedIn),
+        any::<u8>().prop_map(CaseOf),
+        any::<u8>().prop_map(TrailingSpace),
+        Just(Nfc),
+        Just(Nfd),
+        Just(Long),
+        any::<u8>().prop_map(Nul),
+    ]
+    .boxed()
+}
+
+/// A strategy for one user's id spec. `Plain` comes first so shrinking
+/// prefers plain ids.
+pub fn user_id_spec(mix: IdMix) -> BoxedStrategy<UserIdSpec> {
+    match mix {
+        IdMix::Plain => Just(UserIdSpec::Plain).boxed(),
+        IdMix::Mixed => prop_oneof![3 => Just(UserIdSpec::Plain), 2 => hostile()].boxed(),
+        IdMix::Hostile => prop_oneof![1 => Just(UserIdSpec::Plain), 4 => hostile()].boxed(),
+    }
+}
+
+/// The concrete ids of a case's users. Ids are distinct: a spec that
+/// repeats an id already taken falls back to the plain name.
+pub fn materialize_ids(specs: &[UserIdSpec]) -> Vec<String> {
+    let n = specs.len();
+    let other = |i: usize, j: u8| -> &'static str {
+        let t = if n < 2 {
+            i
+        } else {
+            (i + 1 + j as usize % (n - 1)) % n
+        };
+        NAMES[t % NAMES.len()]
+    };
+    let mut out: Vec<String> = Vec::with_capacity(n);
+    for (i, spec) in specs.iter().enumerate() {
+        let me = NAMES[i % NAMES.len()];
+        let id = match *spec {
+            UserIdSpec::Plain => me.to_string(),
+            UserIdSpec::Dot => ".".into(),
+            UserIdSpec::DotDot => "..".into(),
+            UserIdSpec::Empty => String::new(),
+            UserIdSpec::ParentOf(j) => format!("{}/..", other(i, j)),
+            UserIdSpec::TraverseTo(j) => format!("{me}/../{}", other(i, j)),
+            UserIdSpec::UpTo(j) => format!("../{}", other(i, j)),
+            UserIdSpec::NestedIn(j) => format!("{}/{me}", other(i, j)),
+            UserIdSpec::CaseOf(j) => {
+                let o = other(i, j);
+                o[..1].to_uppercase() + &o[1..]
+            }
+            UserIdSpec::TrailingSpace(j) => format!("{} ", other(i, j)),
+            UserIdSpec::Nfc => "ren\u{e9}e".into(),
+            UserIdSpec::Nfd => "rene\u{301}e".into(),
+            UserIdSpec::Long => me.repeat(300 / me.len() + 1)[..300].to_string(),
+            UserIdSpec::Nul(j) => format!("{}\0{me}", other(i, j)),
+        };
+        let id = if out.contains(&id) {
+            me.to_string()
+        } else {
+            id
+        };
+        out.push(id);
+    }
+    out
+}
+
+/// A printable form of an id for reports (`"bob\u{0}alice"`, `""`).
+pub fn display_id(id: &str) -> String {
+    let plain = !id.is_empty()
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.@".contains(c))
+        && id.len() <= 40;
+    if plain {
+        id.to_string()
+    } else if id.len() > 40 {
+        let head: String = id.chars().take(12).collect();
+        format!("{head:?}…({} chars)", id.chars().count())
+    } else {
+        format!("{id:?}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_distinct_and_alias_others() {
+        use UserIdSpec::*;
+        let ids = materialize_ids(&[
+            Plain,
+            TraverseTo(0),
+            NestedIn(0),
+            Dot,
+            Dot,
+            CaseOf(0),
+            Nfc,
+            Nfd,
+        ]);
+        assert_eq!(ids[1], "bob/../carol");
+        assert_eq!(ids[2], "dave/carol");
+        assert_eq!(ids[4], "erin", "a repeated id falls back to the plain name");
+        assert_eq!(ids[5], "Grace");
+        let set: std::collections::HashSet<_> = ids.iter().collect();
+        assert_eq!(set.len(), ids.len());
+        assert_eq!(display_id("a\0b"), "\"a\\0b\"");
+    }
+}

@@ -1,0 +1,45 @@
+//! Subjects selectable by name with `--subject`.
+
+use std::sync::Arc;
+
+use crate::backends::local::LocalSubject;
+use crate::backends::memory::StateSubject;
+use crate::fixtures;
+use crate::subject::SubjectFactory;
+
+/// A named subject.
+pub struct SubjectEntry {
+    pub name: &'static str,
+    pub description: &'static str,
+    pub make: fn() -> Arc<dyn SubjectFactory>,
+}
+
+/// Every built-in subject: the references first, then the fixtures.
+pub fn subjects() -> Vec<SubjectEntry> {
+    let mut v = vec![
+        SubjectEntry {
+            name: "state",
+            description: "fresh in-memory backend, checkpoint store and history per session (Pattern A)",
+            make: || Arc::new(StateSubject),
+        },
+        SubjectEntry {
+            name: "local",
+            description: "per-user directory under a temp root, file checkpoint store per user (Pattern B, safe id mapping)",
+            make: || Arc::new(LocalSubject),
+        },
+    ];
+    v.extend(fixtures::all());
+    v
+}
+
+/// Looks a subject up by name; the error names the accepted values.
+pub fn subject(name: &str) -> Result<Arc<dyn SubjectFactory>, String> {
+    let all = subjects();
+    match all.iter().find(|s| s.name == name) {
+        Some(s) => Ok((s.make)()),
+        None => Err(format!(
+            "unknown subject '{name}' (accepted: {})",
+            all.iter().map(|s| s.name).collect::<Vec<_>>().join(", ")
+        )),
+    }
+}

@@ -1,0 +1,107 @@
+//! The report for people: checklist first, then each finding with its trace.
+
+use std::fmt::Write;
+
+use super::{Kind, Report, Status};
+
+pub fn render_text(r: &Report) -> String {
+    let mut o = String::new();
+    let _ = writeln!(o, "isocheck run: subject {}, seed {}", r.subject, r.seed);
+    let _ = writeln!(o);
+    let _ = writeln!(o, "Checklist");
+    for c in &r.checklist {
+        let status = match c.status {
+            Status::Pass => "pass".to_string(),
+            Status::Fail => "FAIL".to_string(),
+            Status::NotTested => "not tested".to_string(),
+        };
+        let note = c
+            .note
+            .as_deref()
+            .map(|n| format!("  ({n})"))
+            .unwrap_or_default();
+        let _ = writeln!(o, "  {:<3} {:<48} {status}{note}", c.id, c.title);
+    }
+    let _ = writeln!(o);
+    let _ = writeln!(o, "Scenarios");
+    for s in &r.scenarios {
+        let note = s
+            .note
+            .as_deref()
+            .map(|n| format!("  ({n})"))
+            .unwrap_or_default();
+        let _ = writeln!(
+            o,
+            "  {:<22} {:<11} {:>6} cases{note}",
+            s.name, s.status, s.cases
+        );
+    }
+    if !r.findings.is_empty() {
+        let _ = writeln!(o);
+        let _ = writeln!(o, "Findings");
+    }
+    for f in &r.findings {
+        let _ = writeln!(o);
+        let _ = writeln!(
+            o,
+            "  {} [{}] {} {}: {}",
+            f.id,
+            f.severity.as_str(),
+            f.checklist,
+            f.scenario,
+            f.title
+        );
+        let _ = writeln!(o, "     users:    {}", f.users.join(", "));
+        let e = &f.evidence;
+        let owner = match (e.owner.as_deref(), f.kind) {
+            (Some(w), Kind::Interference) => format!(" (caused by {w})"),
+            (Some(w), _) => format!(" (data of {w})"),
+            (None, _) => String::new(),
+        };
+        let more = if e.occurrences > 1 {
+            format!("; {} observations in all", e.occurrences)
+        } else {
+            String::new()
+        };
+        let _ = writeln!(
+            o,
+            "     evidence: {} at step {}: {} -> {}{owner}{more}",
+            e.observer, e.step, e.operation, e.detail
+        );
+        let _ = writeln!(o, "     trace ({} operations):", f.trace.len());
+        for t in &f.trace {
+            let mark = if t.evidence { "  <-- here" } else { "" };
+            let _ = writeln!(
+                o,
+                "       {:<5} {:>3}  {:<14} {} -> {}{mark}",
+                t.phase, t.step, t.user, t.op, t.outcome
+            );
+        }
+        let _ = writeln!(o, "     replay:   {}", f.replay);
+    }
+    if !r.refusals.is_empty() {
+        let _ = writeln!(o);
+        let _ = writeln!(o, "Refused user ids (not leaks)");
+        for x in &r.refusals {
+            let _ = writeln!(
+                o,
+                "  {:>4} ids, e.g. {:<26} {}",
+                x.users, x.example, x.error
+            );
+        }
+    }
+    if let Some(f) = &r.subject_failure {
+        let _ = writeln!(o);
+        let _ = writeln!(o, "SUBJECT FAILURE: {f}");
+        let _ = writeln!(o, "isolation could not be fully judged");
+    }
+    let s = &r.summary;
+    let _ = writeln!(o);
+    let _ = writeln!(
+        o,
+        "Summary: {} cases, {} operations, {} findings ({} critical, {} high, {} medium, {} low), {} subject errors, {} shrink runs",
+        s.cases, s.operations, s.findings, s.critical, s.high, s.medium, s.low, s.subject_errors, s.shrink_runs
+    );
+    let _ = writeln!(o, "Replay:  {}", r.replay);
+    o
+}

@@ -1,0 +1,109 @@
+//! The subject under test: a *tenancy* that maps a user id to a [`Session`].
+//!
+//! A session bundles what one user's agent run gets: a file [`Backend`] (the
+//! operations of pydantic-ai-backends' `BackendProtocol`), and optionally a
+//! [`CheckpointStore`] (pydantic-deep's `CheckpointStore`) and a
+//! [`HistoryStore`] (the app's per-user message history). What a subject
+//! lacks is declared in its [`Capabilities`] and reported as *not tested*.
+
+mod types;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+
+pub use types::*;
+
+/// Result of a subject operation.
+pub type SubjectResult<T> = Result<T, SubjectError>;
+
+/// Something that hands out one [`Session`] per user id.
+///
+/// A fresh tenancy is created for every generated case (see [`SubjectFactory`]),
+/// so state never carries over between cases unless the subject keeps it
+/// outside the tenancy on purpose (which is what a leaky app does).
+#[async_trait]
+pub trait Tenancy: Send + Sync {
+    /// Opens (or reopens) the session of `user`. Refusing a user id is
+    /// allowed: return [`SubjectError::Refused`].
+    async fn open(&self, user: &str) -> SubjectResult<Session>;
+
+    /// Releases everything the tenancy holds (temp dirs, containers, ...).
+    async fn shutdown(&self) -> SubjectResult<()> {
+        Ok(())
+    }
+}
+
+/// Creates tenancies: one per generated case.
+#[async_trait]
+pub trait SubjectFactory: Send + Sync {
+    /// What the subject offers; the same for every tenancy it creates.
+    fn capabilities(&self) -> Capabilities;
+    async fn create(&self) -> SubjectResult<Box<dyn Tenancy>>;
+}
+
+/// What one user gets from the tenancy.
+#[derive(Clone)]
+pub struct Session {
+    pub backend: Arc<dyn Backend>,
+    pub checkpoints: Option<Arc<dyn CheckpointStore>>,
+    pub history: Option<Arc<dyn HistoryStore>>,
+}
+
+/// File operations of pydantic-ai-backends' `BackendProtocol`.
+///
+/// Paths are the agent's virtual paths (`/notes.md`, `/.deep/memory/main/MEMORY.md`).
+#[async_trait]
+pub trait Backend: Send + Sync {
+    async fn ls_info(&self, path: &str) -> SubjectResult<Vec<FileInfo>>;
+    /// Lines `offset..offset+limit`, in whatever presentation the backend uses
+    /// (pydantic-ai-backends numbers them like `cat -n`).
+    async fn read(&self, path: &str, offset: usize, limit: usize) -> SubjectResult<String>;
+    async fn read_bytes(&self, path: &str) -> SubjectResult<Vec<u8>>;
+    async fn write(&self, path: &str, content: &str) -> SubjectResult<()>;
+    /// Replaces `old` by `new`; returns the number of occurrences replaced.
+    async fn edit(
+        &self,
+        path: &str,
+        old: &str,
+        new: &str,
+        replace_all: bool,
+    ) -> SubjectResult<usize>;
+    async fn glob_info(&self, pattern: &str, path: &str) -> SubjectResult<Vec<FileInfo>>;
+    async fn grep_raw(
+        &self,
+        pattern: &str,
+        path: Option<&str>,
+        glob: Option<&str>,
+    ) -> SubjectResult<Vec<GrepMatch>>;
+    async fn exists(&self, path: &str) -> SubjectResult<bool>;
+    /// Optional capability (declared in [`Capabilities::execute`]).
+    async fn execute(
+        &self,
+        _command: &str,
+        _timeout: Option<Duration>,
+    ) -> SubjectResult<ExecResult> {
+        Err(SubjectError::Unsupported("execute".into()))
+    }
+}
+
+/// pydantic-deep's `CheckpointStore`.
+#[async_trait]
+pub trait CheckpointStore: Send + Sync {
+    async fn save(&self, checkpoint: Checkpoint) -> SubjectResult<()>;
+    async fn get(&self, id: &str) -> SubjectResult<Option<Checkpoint>>;
+    async fn get_by_label(&self, label: &str) -> SubjectResult<Option<Checkpoint>>;
+    async fn list_all(&self) -> SubjectResult<Vec<Checkpoint>>;
+    async fn remove(&self, id: &str) -> SubjectResult<bool>;
+    async fn remove_oldest(&self) -> SubjectResult<bool>;
+    async fn count(&self) -> SubjectResult<usize>;
+    async fn clear(&self) -> SubjectResult<()>;
+}
+
+/// A per-user message history (what the app passes as `message_history=`).
+#[async_trait]
+pub trait HistoryStore: Send + Sync {
+    async fn append(&self, message: &str) -> SubjectResult<()>;
+    async fn get(&self) -> SubjectResult<Vec<String>>;
+}

@@ -1,0 +1,254 @@
+//! `isocheck run` end to end: the reference subjects pass, every fixture is
+//! caught on its checklist item with a short trace, runs are reproducible,
+//! and bad input gets one line and exit code 2.
+
+mod common;
+
+use common::*;
+use serde_json::Value;
+
+fn checklist_status(report: &Value, item: &str) -> String {
+    report["checklist"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == item)
+        .unwrap()["status"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+#[test]
+fn reference_subjects_pass_256_cases() {
+    for subject in ["state", "local"] {
+        let (code, r) = run_json(&["--subject", subject, "--cases", "256", "--seed", "11"]);
+        assert_eq!(code, 0, "{subject}: {r:#}");
+        assert_eq!(r["summary"]["findings"], 0, "{subject}");
+        assert!(r["summary"]["cases"].as_u64().unwrap() >= 256, "{subject}");
+        assert!(
+            r["summary"]["operations"].as_u64().unwrap() > 10_000,
+            "{subject}"
+        );
+        for item in ["C1", "C2", "C3"] {
+            assert_eq!(checklist_status(&r, item), "pass", "{subject} {item}");
+        }
+        // Nothing covers C4/C5 here: never reported as passed.
+        assert_eq!(checklist_status(&r, "C4"), "not-tested");
+        assert_eq!(checklist_status(&r, "C5"), "not-tested");
+    }
+}
+
+#[test]
+fn every_fixture_is_caught_on_its_item_with_a_short_trace() {
+    for (subject, item) in [
+        ("fixture:shared-state", "C1"),
+        ("fixture:shared-checkpoints", "C2"),
+        ("fixture:raw-user-root", "C1"),
+    ] {
+        for seed in ["1", "2", "3"] {
+            // Default case budget: no --cases.
+            let (code, r) = run_json(&["--subject", subject, "--seed", seed]);
+            assert_eq!(code, 1, "{subject} seed {seed}");
+            assert_eq!(checklist_status(&r, item), "fail", "{subject} seed {seed}");
+            let findings = r["findings"].as_array().unwrap();
+            let on_item: Vec<_> = findings.iter().filter(|f| f["checklist"] == item).collect();
+            assert!(!on_item.is_empty(), "{subject}: no {item} finding");
+            for f in on_item {
+                let trace = f["trace"].as_array().unwrap();
+                assert!(
+                    trace.len() <= 6,
+                    "{subject} seed {seed}: trace of {} ops: {f:#}",
+                    trace.len()
+                );
+                assert!(
+                    trace.iter().any(|t| t["evidence"] == true),
+                    "trace marks its evidence"
+                );
+                let replay = f["replay"].as_str().unwrap();
+                assert!(replay.contains(&format!("--seed {seed}")), "{replay}");
+            }
+            // The other items stay clean: the fixture leaks through one store only.
+            for other in ["C1", "C2", "C3"].iter().filter(|i| **i != item) {
+                assert_eq!(checklist_status(&r, other), "pass", "{subject} {other}");
+            }
+        }
+    }
+}
+
+#[test]
+fn the_same_seed_gives_the_same_json() {
+    for subject in ["fixture:shared-state", "fixture:raw-user-root", "local"] {
+        let args = [
+            "run",
+            "--subject",
+            subject,
+            "--seed",
+            "424242",
+            "--cases",
+            "64",
+            "--format",
+            "json",
+        ];
+        let a = isocheck(&args);
+        let b = isocheck(&args);
+        assert!(!a.stdout.is_empty());
+        assert_eq!(stdout(&a), stdout(&b), "{subject}");
+    }
+}
+
+#[test]
+fn a_replay_command_reproduces_its_finding() {
+    let (_, r) = run_json(&[
+        "--subject",
+        "fixture:shared-checkpoints",
+        "--seed",
+        "5",
+        "--cases",
+        "64",
+    ]);
+    let f = &r["findings"][0];
+    let replay = f["replay"].as_str().unwrap();
+    let words: Vec<&str> = replay.split_whitespace().skip(2).collect();
+    let (code, again) = run_json(&words);
+    assert_eq!(code, 1);
+    assert_eq!(again["findings"][0]["trace"], f["trace"]);
+}
+
+#[test]
+fn fail_on_threshold_and_output_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("report.json");
+    let o = isocheck(&[
+        "run",
+        "--subject",
+        "fixture:shared-state",
+        "--seed",
+        "1",
+        "--cases",
+        "32",
+        "--format",
+        "json",
+        "--output",
+        out.to_str().unwrap(),
+        "--fail-on",
+        "critical",
+    ]);
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "a critical content leak fails --fail-on critical"
+    );
+    assert!(stdout(&o).is_empty());
+    let r: Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    assert_eq!(r["schema"], "isocheck.report/v1");
+    // shared-checkpoints' lowest finding is medium or higher; with a threshold
+    // above every finding the run passes.
+    let (code, r) = run_json(&[
+        "--subject",
+        "fixture:shared-state",
+        "--seed",
+        "1",
+        "--cases",
+        "32",
+    ]);
+    assert_eq!(code, 1);
+    let max = r["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["severity"].as_str().unwrap().to_string())
+        .collect::<Vec<_>>();
+    assert!(max.contains(&"critical".to_string()));
+}
+
+fn one_line_usage_error(args: &[&str], mentions: &[&str]) {
+    let o = isocheck(args);
+    assert_eq!(o.status.code(), Some(2), "{args:?}: {}", stderr(&o));
+    let err = stderr(&o);
+    assert_eq!(err.trim_end().lines().count(), 1, "{args:?} printed: {err}");
+    for m in mentions {
+        assert!(err.contains(m), "{args:?}: {err:?} should mention {m:?}");
+    }
+    assert!(stdout(&o).is_empty());
+}
+
+#[test]
+fn bad_input_is_one_line_and_exit_2() {
+    one_line_usage_error(
+        &["run", "--subject", "nope"],
+        &["'nope'", "state", "fixture:shared-state"],
+    );
+    one_line_usage_error(
+        &["run", "--subject", "state", "--cases", "0"],
+        &["'0'", "--cases"],
+    );
+    one_line_usage_error(
+        &["run", "--subject", "state", "--cases", "many"],
+        &["'many'", "--cases"],
+    );
+    one_line_usage_error(
+        &["run", "--subject", "state", "--users", "9"],
+        &["'9'", "2..=8"],
+    );
+    one_line_usage_error(
+        &["run", "--subject", "state", "--format", "xml"],
+        &["'xml'", "text", "json"],
+    );
+    one_line_usage_error(
+        &["run", "--subject", "state", "--fail-on", "severe"],
+        &["'severe'", "critical"],
+    );
+    one_line_usage_error(
+        &["run", "--subject", "state", "--scenarios", "bogus"],
+        &["'bogus'", "cross-read"],
+    );
+    one_line_usage_error(
+        &["run", "--subject", "state", "--frobnicate"],
+        &["--frobnicate"],
+    );
+    one_line_usage_error(&["run"], &["--subject"]);
+    one_line_usage_error(
+        &["explain", "no-such-thing"],
+        &["'no-such-thing'", "cross-read"],
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("missing-dir").join("r.json");
+    one_line_usage_error(
+        &[
+            "run",
+            "--subject",
+            "state",
+            "--cases",
+            "1",
+            "--output",
+            bad.to_str().unwrap(),
+        ],
+        &["cannot write the report"],
+    );
+}
+
+#[test]
+fn list_and_explain() {
+    let o = isocheck(&["list"]);
+    assert_eq!(o.status.code(), Some(0));
+    let text = stdout(&o);
+    for name in [
+        "state",
+        "local",
+        "fixture:shared-state",
+        "fixture:shared-checkpoints",
+        "fixture:raw-user-root",
+        "cross-read",
+        "checkpoints",
+        "history",
+    ] {
+        assert!(text.contains(name), "list misses {name}");
+    }
+    let o = isocheck(&["explain", "cross-read"]);
+    assert_eq!(o.status.code(), Some(0));
+    let doc = stdout(&o);
+    assert!(doc.starts_with("cross-read (checklist C1"), "{doc}");
+    assert!(doc.contains("Why it matters"));
+    assert!(!doc.contains("//!"));
+}
