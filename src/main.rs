@@ -3,7 +3,11 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 #[derive(Debug, Parser)]
-#[command(name = "isocheck", version, about = "Proves or disproves that a multi-user agent app keeps each user's state to that user")]
+#[command(
+    name = "isocheck",
+    version,
+    about = "Proves or disproves that a multi-user agent app keeps each user's state to that user"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
