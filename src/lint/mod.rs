@@ -86,7 +86,7 @@ fn run_inner(args: &LintArgs) -> Result<i32, String> {
         .build()
         .map_err(|e| format!("cannot start worker threads: {e}"))?;
     let per_file: Vec<Vec<Diagnostic>> =
-        pool.install(|| files.par_iter().map(|p| check_path_guarded(p)).collect());
+        pool.install(|| files.par_iter().map(|p| check_file(p)).collect());
     diagnostics.extend(per_file.into_iter().flatten());
     diagnostics.retain(|d| selection.enabled(d.rule));
     sort_diagnostics(&mut diagnostics);
@@ -233,7 +233,7 @@ fn file_error(path: &str, message: String) -> Diagnostic {
 }
 
 /// Checks one file; a panic becomes an ISO000 diagnostic instead of ending the run.
-fn check_path_guarded(path: &Path) -> Vec<Diagnostic> {
+pub fn check_file(path: &Path) -> Vec<Diagnostic> {
     let display = display_path(path);
     match panic::catch_unwind(AssertUnwindSafe(|| check_path(path, &display))) {
         Ok(d) => d,

@@ -760,7 +760,46 @@ impl<'a> Visitor<'a> for Collector<'a> {
     }
 }
 
-/// The line range of a node, for messages.
-pub fn range_of(node: &impl Ranged) -> TextRange {
-    node.range()
+/// Whether the expression at `range` inside function `f` is stored into a
+/// container that outlives the request: `cache[key] = X`, `cache.setdefault(key, X)`.
+pub fn stored_in_container(f: &Func, range: TextRange) -> bool {
+    struct Finder {
+        range: TextRange,
+        found: bool,
+    }
+    impl<'a> Visitor<'a> for Finder {
+        fn visit_stmt(&mut self, stmt: &'a Stmt) {
+            if let Stmt::Assign(a) = stmt {
+                if a.targets.iter().any(|t| matches!(t, Expr::Subscript(_)))
+                    && a.value.range().contains_range(self.range)
+                {
+                    self.found = true;
+                }
+            }
+            if !matches!(stmt, Stmt::FunctionDef(_) | Stmt::ClassDef(_)) {
+                visitor::walk_stmt(self, stmt);
+            }
+        }
+        fn visit_expr(&mut self, expr: &'a Expr) {
+            if let Expr::Call(c) = expr {
+                if let Expr::Attribute(a) = &*c.func {
+                    if a.attr.id.as_str() == "setdefault"
+                        && c.arguments
+                            .args
+                            .iter()
+                            .any(|x| x.range().contains_range(self.range))
+                    {
+                        self.found = true;
+                    }
+                }
+            }
+            visitor::walk_expr(self, expr);
+        }
+    }
+    let mut finder = Finder {
+        range,
+        found: false,
+    };
+    finder.visit_body(&f.def.body);
+    finder.found
 }

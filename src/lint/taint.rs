@@ -695,12 +695,15 @@ fn validated_when<'a>(test: &'a Expr, want: bool, env: &Env<'a>) -> Vec<&'a str>
         Expr::BoolOp(b) => {
             let and = b.op == ast::BoolOp::And;
             if and == want {
-                b.values
+                let mut names: Vec<&'a str> = b
+                    .values
                     .iter()
                     .flat_map(|v| validated_when(v, want, env))
-                    .collect()
-            } else if !want {
-                separator_checks(&b.values)
+                    .collect();
+                if !want {
+                    names.extend(separator_checks(&b.values));
+                }
+                names
             } else {
                 Vec::new()
             }

@@ -44,6 +44,9 @@ pub fn check(m: &Model, out: &mut Vec<Finding>) {
         if !matches!(cs.kind, Some(Kind::PabState | Kind::StateWorkspace))
             || cs.in_cached.is_some()
             || !m.in_request(cs.scope)
+            || m.func_of(cs.scope).is_some_and(|f| {
+                crate::lint::model::stored_in_container(f, ruff_text_size::Ranged::range(cs.call))
+            })
         {
             continue;
         }
