@@ -76,10 +76,7 @@ pub fn text(diagnostics: &[Diagnostic], files: usize, snippets: bool) -> String 
         );
         let rendered = renderer.render(message).to_string();
         // Drop the empty title line annotate-snippets prints first.
-        for l in rendered
-            .lines()
-            .skip_while(|l| l.trim().is_empty() || l.trim() == ":")
-        {
+        for l in rendered.lines().skip(1) {
             out.push_str(l);
             out.push('\n');
         }
