@@ -739,12 +739,10 @@ impl<'a> Visitor<'a> for Collector<'a> {
                     in_cached: self.cached,
                 });
             }
-            Expr::Name(n) => {
-                if n.ctx.is_load() {
-                    let name = n.id.as_str();
-                    if let Some(f) = self.func() {
-                        f.loads.insert(name);
-                    }
+            Expr::Name(n) if n.ctx.is_load() => {
+                let name = n.id.as_str();
+                if let Some(f) = self.func() {
+                    f.loads.insert(name);
                 }
             }
             Expr::Attribute(a) => {

@@ -93,7 +93,7 @@ pub fn text(diagnostics: &[Diagnostic], files: usize, snippets: bool) -> String 
                 None => counts.push((d.severity, 1)),
             }
         }
-        counts.sort_by(|a, b| b.0.cmp(&a.0));
+        counts.sort_by_key(|c| std::cmp::Reverse(c.0));
         let parts: Vec<String> = counts
             .iter()
             .map(|(s, c)| format!("{c} {}", s.as_str()))
