@@ -272,6 +272,15 @@ impl<'a> Model<'a> {
         }
     }
 
+    /// The per-request function that creates a fresh instance at this call and
+    /// drops it with the request: not in a cached factory, not stored into a
+    /// container (`cache[key] = X`, `cache.setdefault(key, X)`).
+    pub fn fresh_per_request(&self, cs: &CallSite<'a>) -> Option<&'a str> {
+        let f = self.func_of(cs.scope)?;
+        let kept = cs.in_cached.is_some() || stored_in_container(f, cs.call.range());
+        (f.per_request && !kept).then_some(f.name)
+    }
+
     /// Whether a call site sits in a function on a per-request path.
     pub fn in_request(&self, scope: Scope<'a>) -> bool {
         self.func_of(scope).is_some_and(|f| f.per_request)

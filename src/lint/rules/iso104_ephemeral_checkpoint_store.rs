@@ -42,16 +42,9 @@ pub fn check(m: &Model, out: &mut Vec<Finding>) {
             Some(Kind::LgMemorySaver) => true,
             _ => false,
         };
-        if !applies
-            || cs.in_cached.is_some()
-            || !m.in_request(cs.scope)
-            || m.func_of(cs.scope).is_some_and(|f| {
-                crate::lint::model::stored_in_container(f, ruff_text_size::Ranged::range(cs.call))
-            })
-        {
+        let Some(f) = m.fresh_per_request(cs).filter(|_| applies) else {
             continue;
-        }
-        let f = m.func_of(cs.scope).map_or("?", |f| f.name);
+        };
         out.push(Finding::new(
             &RULE,
             ruff_text_size::Ranged::range(cs.call),

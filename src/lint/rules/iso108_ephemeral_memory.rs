@@ -41,16 +41,12 @@ pub fn check(m: &Model, out: &mut Vec<Finding>) {
         return;
     }
     for cs in &m.calls {
-        if !matches!(cs.kind, Some(Kind::PabState | Kind::StateWorkspace))
-            || cs.in_cached.is_some()
-            || !m.in_request(cs.scope)
-            || m.func_of(cs.scope).is_some_and(|f| {
-                crate::lint::model::stored_in_container(f, ruff_text_size::Ranged::range(cs.call))
-            })
-        {
+        if !matches!(cs.kind, Some(Kind::PabState | Kind::StateWorkspace)) {
             continue;
         }
-        let f = m.func_of(cs.scope).map_or("?", |f| f.name);
+        let Some(f) = m.fresh_per_request(cs) else {
+            continue;
+        };
         out.push(Finding::new(
             &RULE,
             ruff_text_size::Ranged::range(cs.call),
