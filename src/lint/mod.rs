@@ -1,27 +1,346 @@
-//! `isocheck lint`: static checks of Python agent apps against the checklist.
-//! (placeholder: the lint implementation lands in its own change)
+//! `isocheck lint`: static checks of Python agent apps against the multi-user
+//! checklist (C1-C5). Each file is parsed once with ruff's parser, one pass
+//! builds a semantic model (imports, scopes, calls, per-request paths), and
+//! every rule in [`rules`] reads that model.
 
-use clap::Args;
+use std::io::Write;
+use std::panic::{self, AssertUnwindSafe};
+use std::path::{Path, PathBuf};
+
+use clap::{Args, ValueEnum};
+use rayon::prelude::*;
+use ruff_source_file::LineIndex;
+use ruff_text_size::{TextRange, TextSize};
+
+pub mod diagnostic;
+pub mod known;
+pub mod model;
+pub mod output;
+pub mod rules;
+pub mod taint;
+
+use diagnostic::Finding;
+pub use diagnostic::{Diagnostic, Severity};
+use rules::RuleMeta;
+
+/// Output format of `isocheck lint`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum Format {
+    /// ruff-like: `path:line:col: CODE message` and a source snippet.
+    #[default]
+    Text,
+    /// `{"schema":"isocheck.lint/v1","diagnostics":[...]}`.
+    Json,
+    /// SARIF 2.1.0, for code-scanning upload.
+    Sarif,
+}
 
 /// Arguments of `isocheck lint`.
-#[derive(Debug, Args)]
+#[derive(Debug, Args, Default)]
 pub struct LintArgs {
     /// Files or directories to check (default: the current directory).
-    pub paths: Vec<std::path::PathBuf>,
+    pub paths: Vec<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+    /// Only these rules (codes like ISO106 or names like user-id-in-path, comma-separated; ALL for all).
+    #[arg(long, value_delimiter = ',')]
+    pub select: Vec<String>,
+    /// Skip these rules (codes or names, comma-separated).
+    #[arg(long, value_delimiter = ',')]
+    pub ignore: Vec<String>,
+    /// Write the report to this file instead of standard output.
+    #[arg(long, short = 'o')]
+    pub output: Option<PathBuf>,
+    /// Text format: no source snippets, one line per finding.
+    #[arg(long)]
+    pub no_snippets: bool,
 }
 
 /// Runs the linter and returns the process exit code (0 clean, 1 findings, 2 usage error).
-pub fn run(_args: &LintArgs) -> i32 {
-    eprintln!("error: isocheck lint is not implemented yet");
-    2
+pub fn run(args: &LintArgs) -> i32 {
+    match run_inner(args) {
+        Ok(code) => code,
+        Err(msg) => {
+            eprintln!("error: {msg}");
+            2
+        }
+    }
+}
+
+fn run_inner(args: &LintArgs) -> Result<i32, String> {
+    let selection = Selection::new(&args.select, &args.ignore)?;
+    let paths = if args.paths.is_empty() {
+        vec![PathBuf::from(".")]
+    } else {
+        args.paths.clone()
+    };
+    for p in &paths {
+        if std::fs::symlink_metadata(p).is_err() {
+            return Err(format!("path not found: {}", p.display()));
+        }
+    }
+    let (files, mut diagnostics) = collect_files(&paths);
+    let pool = rayon::ThreadPoolBuilder::new()
+        .stack_size(64 << 20)
+        .build()
+        .map_err(|e| format!("cannot start worker threads: {e}"))?;
+    let per_file: Vec<Vec<Diagnostic>> =
+        pool.install(|| files.par_iter().map(|p| check_file(p)).collect());
+    diagnostics.extend(per_file.into_iter().flatten());
+    diagnostics.retain(|d| selection.enabled(d.rule));
+    sort_diagnostics(&mut diagnostics);
+    let report = match args.format {
+        Format::Text => output::text(&diagnostics, files.len(), !args.no_snippets),
+        Format::Json => output::json(&diagnostics),
+        Format::Sarif => output::sarif(&diagnostics),
+    };
+    match &args.output {
+        Some(path) => std::fs::write(path, report)
+            .map_err(|e| format!("cannot write {}: {e}", path.display()))?,
+        None => {
+            let mut out = std::io::stdout().lock();
+            // A closed pipe (`| head`) is not an error worth a panic.
+            let _ = out.write_all(report.as_bytes());
+            let _ = out.flush();
+        }
+    }
+    Ok(exit_code(&diagnostics))
+}
+
+/// 1 when a finding above info severity remains, else 0.
+pub fn exit_code(diagnostics: &[Diagnostic]) -> i32 {
+    i32::from(diagnostics.iter().any(|d| d.severity > Severity::Info))
+}
+
+/// Deterministic order: path, line, column, rule.
+pub fn sort_diagnostics(diagnostics: &mut [Diagnostic]) {
+    diagnostics.sort_by(|a, b| {
+        a.sort_key()
+            .cmp(&b.sort_key())
+            .then_with(|| a.message.cmp(&b.message))
+    });
+}
+
+/// The rules enabled by `--select`/`--ignore`.
+struct Selection {
+    select: Option<Vec<&'static str>>,
+    ignore: Vec<&'static str>,
+}
+
+impl Selection {
+    fn new(select: &[String], ignore: &[String]) -> Result<Self, String> {
+        let resolve = |flag: &str, values: &[String]| -> Result<Vec<&'static str>, String> {
+            let mut codes = Vec::new();
+            for v in values.iter().map(|v| v.trim()).filter(|v| !v.is_empty()) {
+                if v.eq_ignore_ascii_case("ALL") {
+                    codes.extend(rules::ALL.iter().map(|r| r.code));
+                    continue;
+                }
+                match rules::lookup(v) {
+                    Some(r) => codes.push(r.code),
+                    None => {
+                        let accepted: Vec<&str> = rules::ALL.iter().map(|r| r.code).collect();
+                        return Err(format!(
+                            "unknown rule '{v}' in {flag}; accepted: {} (or rule names, or ALL)",
+                            accepted.join(", ")
+                        ));
+                    }
+                }
+            }
+            Ok(codes)
+        };
+        let select = if select.is_empty() {
+            None
+        } else {
+            Some(resolve("--select", select)?)
+        };
+        Ok(Selection {
+            select,
+            ignore: resolve("--ignore", ignore)?,
+        })
+    }
+
+    fn enabled(&self, rule: &RuleMeta) -> bool {
+        self.select.as_ref().is_none_or(|s| s.contains(&rule.code))
+            && !self.ignore.contains(&rule.code)
+    }
+}
+
+/// The path as shown in reports: as given, without a leading `./`.
+fn display_path(p: &Path) -> String {
+    let s = p.to_string_lossy();
+    let s = s.strip_prefix("./").unwrap_or(&s);
+    s.to_string()
+}
+
+/// Python files under the given paths (honouring .gitignore), plus diagnostics for walk errors.
+fn collect_files(paths: &[PathBuf]) -> (Vec<PathBuf>, Vec<Diagnostic>) {
+    let mut files = Vec::new();
+    let mut errors = Vec::new();
+    for root in paths {
+        if !root.is_dir() {
+            files.push(root.clone());
+            continue;
+        }
+        for entry in ignore::WalkBuilder::new(root).build() {
+            match entry {
+                Ok(e) => {
+                    let is_py = e
+                        .path()
+                        .extension()
+                        .is_some_and(|x| x == "py" || x == "pyi");
+                    if is_py && e.file_type().is_some_and(|t| t.is_file() || t.is_symlink()) {
+                        files.push(e.into_path());
+                    }
+                }
+                Err(err) => {
+                    let path = walk_error_path(&err).unwrap_or_else(|| root.clone());
+                    errors.push(file_error(
+                        &display_path(&path),
+                        format!("cannot read: {err}"),
+                    ));
+                }
+            }
+        }
+    }
+    files.sort();
+    files.dedup();
+    (files, errors)
+}
+
+fn walk_error_path(err: &ignore::Error) -> Option<PathBuf> {
+    match err {
+        ignore::Error::WithPath { path, .. } => Some(path.clone()),
+        ignore::Error::WithDepth { err, .. } | ignore::Error::WithLineNumber { err, .. } => {
+            walk_error_path(err)
+        }
+        _ => None,
+    }
+}
+
+fn file_error(path: &str, message: String) -> Diagnostic {
+    Diagnostic {
+        rule: &rules::iso000_parse_error::RULE,
+        severity: rules::iso000_parse_error::RULE.severity,
+        path: path.to_string(),
+        line: 1,
+        column: 1,
+        end_line: 1,
+        end_column: 1,
+        message,
+    }
+}
+
+/// Checks one file; a panic becomes an ISO000 diagnostic instead of ending the run.
+pub fn check_file(path: &Path) -> Vec<Diagnostic> {
+    let display = display_path(path);
+    match panic::catch_unwind(AssertUnwindSafe(|| check_path(path, &display))) {
+        Ok(d) => d,
+        Err(cause) => {
+            let what = cause
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| cause.downcast_ref::<String>().cloned())
+                .unwrap_or_default();
+            vec![file_error(
+                &display,
+                format!("internal error while checking this file: {what}"),
+            )]
+        }
+    }
+}
+
+fn check_path(path: &Path, display: &str) -> Vec<Diagnostic> {
+    let bytes = match std::fs::read(path) {
+        Ok(b) => b,
+        Err(e) => return vec![file_error(display, format!("cannot read file: {e}"))],
+    };
+    match String::from_utf8(bytes) {
+        Ok(source) => check_source(display, &source),
+        Err(e) => vec![file_error(
+            display,
+            format!(
+                "file is not valid UTF-8 (invalid byte at offset {})",
+                e.utf8_error().valid_up_to()
+            ),
+        )],
+    }
+}
+
+/// Checks Python source text; `path` is only used in the diagnostics.
+pub fn check_source(path: &str, source: &str) -> Vec<Diagnostic> {
+    let source = source.strip_prefix('\u{feff}').unwrap_or(source);
+    let index = LineIndex::from_source_text(source);
+    let mut findings = Vec::new();
+    match ruff_python_parser::parse_module(source) {
+        Err(e) => findings.push(Finding::new(
+            &rules::iso000_parse_error::RULE,
+            e.location,
+            format!("syntax error: {}", e.error),
+        )),
+        Ok(parsed) => {
+            let model = model::Model::build(source, &parsed.syntax().body);
+            rules::check_all(&model, &mut findings);
+        }
+    }
+    let mut out: Vec<Diagnostic> = findings
+        .into_iter()
+        .filter(|f| !suppressed(source, &index, f))
+        .map(|f| {
+            let start = index.line_column(TextSize::new(f.start), source);
+            let end = index.line_column(TextSize::new(f.end.max(f.start)), source);
+            Diagnostic {
+                rule: f.rule,
+                severity: f.severity,
+                path: path.to_string(),
+                line: start.line.get(),
+                column: start.column.get(),
+                end_line: end.line.get(),
+                end_column: end.column.get(),
+                message: f.message,
+            }
+        })
+        .collect();
+    sort_diagnostics(&mut out);
+    out.dedup_by(|a, b| a.rule.code == b.rule.code && a.line == b.line && a.column == b.column);
+    out
+}
+
+/// `# isocheck: ignore` or `# isocheck: ignore[ISO106, user-id-in-path]` on the finding's line.
+fn suppressed(source: &str, index: &LineIndex, f: &Finding) -> bool {
+    if f.rule.code == "ISO000" {
+        return false;
+    }
+    let line = index.line_index(TextSize::new(f.start));
+    let range: TextRange = index.line_range(line, source);
+    let text = source.get(range.to_std_range()).unwrap_or("");
+    let Some(hash) = text.find('#') else {
+        return false;
+    };
+    let comment = &text[hash..];
+    let Some(pos) = comment.find("isocheck: ignore") else {
+        return false;
+    };
+    let rest = &comment[pos + "isocheck: ignore".len()..];
+    match rest.strip_prefix('[') {
+        None => true,
+        Some(list) => list.split(']').next().unwrap_or("").split(',').any(|c| {
+            let c = c.trim();
+            c.eq_ignore_ascii_case(f.rule.code) || c.eq_ignore_ascii_case(f.rule.name)
+        }),
+    }
 }
 
 /// The documentation of a rule, by code (`ISO106`) or name (`user-id-in-path`).
-pub fn explain(_rule: &str) -> Option<String> {
-    None
+pub fn explain(rule: &str) -> Option<String> {
+    rules::lookup(rule).map(|r| r.doc_text())
 }
 
 /// One line per rule for `isocheck list`: (code, name, checklist item, summary).
 pub fn rule_index() -> Vec<(&'static str, &'static str, &'static str, &'static str)> {
-    Vec::new()
+    rules::ALL
+        .iter()
+        .map(|r| (r.code, r.name, r.checklist, r.summary))
+        .collect()
 }

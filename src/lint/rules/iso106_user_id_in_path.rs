@@ -1,0 +1,71 @@
+//! ISO106: a request-controlled value in a filesystem path.
+
+use crate::lint::diagnostic::Finding;
+use crate::lint::model::Model;
+use crate::lint::taint;
+
+declare_rule! {
+    /// # ISO106 user-id-in-path
+    ///
+    /// Checklist item: C1 (a separate backend per user, that stays separate).
+    ///
+    /// ## What it does
+    /// Follows request-controlled values (parameters of route, websocket and bot
+    /// handlers: path, query and body fields, websocket query params, the message
+    /// sender; parameters of functions that run an agent with per-request deps)
+    /// through assignments, f-strings, `+`, `%`, `.format`, `os.path.join`, `Path`
+    /// and its `/` operator, and same-file helper calls, into a filesystem path:
+    /// `root_dir=`, `workspace_root=`, `FileCheckpointStore(...)`, `LocalWorkspace(...)`,
+    /// `SessionManager.get_or_create(id)` on a manager with a `workspace_root` (it
+    /// builds and mounts `workspace_root/<id>/workspace`), checkpoint database file
+    /// names (`SqliteSaver.from_conn_string`, `sqlite3.connect`), `open`,
+    /// `shutil.rmtree`, `os.remove`, `os.makedirs`, `Path(...)`.
+    ///
+    /// A value is cleared by validation before use: a regex `fullmatch` (or a
+    /// `match` anchored with `$`) whose failure returns or raises, `uuid.UUID(...)`,
+    /// a hash digest, `int(...)`, a parameter typed `int` or `UUID`, or an explicit
+    /// check that rejects both separators and dots (`if "/" in x or ".." in x: raise`).
+    ///
+    /// ## Why is this bad
+    /// A user id is not a safe path segment. A framework path parameter cannot hold
+    /// `/` but it can be `..`, and query or body fields can hold anything:
+    /// `user_id=".."` roots the backend in the parent of every user's directory,
+    /// `"../alice"` in another user's. The agent then reads and writes that user's
+    /// files, memory and checkpoints.
+    ///
+    /// ## Example
+    /// ```python
+    /// @app.post("/chat/{user_id}")
+    /// async def chat(user_id: str, message: str):
+    ///     backend = LocalBackend(root_dir=f"/workspaces/{user_id}")
+    /// ```
+    ///
+    /// ## Fix
+    /// Validate the id (or derive the directory from a hash or UUID of it):
+    /// ```python
+    /// USER_ID = re.compile(r"[a-z0-9_-]{1,64}")
+    ///
+    /// @app.post("/chat/{user_id}")
+    /// async def chat(user_id: str, message: str):
+    ///     if not USER_ID.fullmatch(user_id):
+    ///         raise HTTPException(400)
+    ///     backend = LocalBackend(root_dir=f"/workspaces/{user_id}")
+    /// ```
+    pub const RULE = ("ISO106", "user-id-in-path", "C1", Critical, "A request-controlled value flows into a filesystem path without validation");
+}
+
+pub fn check(m: &Model, out: &mut Vec<Finding>) {
+    if !m.has_entry {
+        return;
+    }
+    for hit in taint::analyze(m) {
+        out.push(Finding::new(
+            &RULE,
+            hit.range,
+            format!(
+                "request-controlled value flows into {} without validation: `..` or `../<other user>` escapes the user's directory",
+                hit.sink
+            ),
+        ));
+    }
+}

@@ -1,0 +1,753 @@
+//! Intra-procedural taint from request-controlled values to filesystem paths,
+//! with same-file helper calls followed (arguments into parameters, and a
+//! summary of whether a helper's return value carries its arguments' taint).
+
+use std::collections::{HashMap, HashSet, VecDeque};
+
+use ruff_python_ast::visitor::{self, Visitor};
+use ruff_python_ast::{self as ast, CmpOp, Expr, Stmt, UnaryOp};
+use ruff_text_size::TextRange;
+
+use super::known::{self, Kind};
+use super::model::{Func, Model};
+
+/// Taint of a value. Ordered: combining two values takes the maximum.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Taint {
+    Clean,
+    /// Tainted, but already reported at a sink it flowed through.
+    Reported,
+    /// Tainted and not yet reported.
+    Raw,
+}
+
+/// A request-controlled value reaching a path sink.
+#[derive(Debug, Clone)]
+pub struct Hit {
+    pub range: TextRange,
+    pub sink: String,
+}
+
+#[derive(Clone, Default)]
+struct Env<'a> {
+    vars: HashMap<&'a str, Taint>,
+    /// `m = re.fullmatch(p, x)`: `m` truthy means `x` is valid.
+    guards: HashMap<&'a str, &'a str>,
+    /// Local right-hand sides, to recognise a `SessionManager` bound in the function.
+    exprs: HashMap<&'a str, &'a Expr>,
+}
+
+impl<'a> Env<'a> {
+    fn get(&self, name: &str) -> Taint {
+        self.vars.get(name).copied().unwrap_or(Taint::Clean)
+    }
+}
+
+pub struct Engine<'m, 'a> {
+    m: &'m Model<'a>,
+    tainted: Vec<HashSet<usize>>,
+    summaries: Vec<Option<bool>>,
+    in_progress: HashSet<usize>,
+    emit: bool,
+    queue: VecDeque<usize>,
+    hits: Vec<Hit>,
+}
+
+/// Runs the analysis over every per-request function of the file.
+pub fn analyze(m: &Model) -> Vec<Hit> {
+    let n = m.functions.len();
+    let mut e = Engine {
+        m,
+        tainted: vec![HashSet::new(); n],
+        summaries: vec![None; n],
+        in_progress: HashSet::new(),
+        emit: true,
+        queue: VecDeque::new(),
+        hits: Vec::new(),
+    };
+    for (i, f) in m.functions.iter().enumerate() {
+        if f.entry {
+            e.tainted[i] = f
+                .params()
+                .enumerate()
+                .filter(|(_, p)| is_request_param(p))
+                .map(|(k, _)| k)
+                .collect();
+            e.queue.push_back(i);
+        }
+    }
+    let mut budget = 10 * n + 10;
+    while let Some(i) = e.queue.pop_front() {
+        if budget == 0 {
+            break;
+        }
+        budget -= 1;
+        e.run_function(i);
+    }
+    let mut seen = HashSet::new();
+    e.hits
+        .retain(|h| seen.insert((h.range.start(), h.range.end())));
+    e.hits
+}
+
+/// Entry parameters that carry request data: not `self`/`cls`, not typed as a
+/// number, bool or UUID (the framework validates those).
+fn is_request_param(p: &ast::ParameterWithDefault) -> bool {
+    if matches!(p.parameter.name.id.as_str(), "self" | "cls") {
+        return false;
+    }
+    let clean_type = |e: &Expr| match e {
+        Expr::Name(n) => matches!(
+            n.id.as_str(),
+            "int" | "float" | "bool" | "UUID" | "UUID4" | "PositiveInt"
+        ),
+        Expr::Attribute(a) => matches!(a.attr.id.as_str(), "UUID" | "UUID4"),
+        _ => false,
+    };
+    !p.parameter.annotation.as_deref().is_some_and(clean_type)
+}
+
+impl<'m, 'a> Engine<'m, 'a> {
+    fn run_function(&mut self, i: usize) -> Taint {
+        let f: &'m Func<'a> = &self.m.functions[i];
+        let mut env = Env::default();
+        for (k, p) in f.params().enumerate() {
+            if self.tainted[i].contains(&k) {
+                env.vars.insert(p.parameter.name.id.as_str(), Taint::Raw);
+            }
+        }
+        let mut ret = Taint::Clean;
+        self.body(i, &f.def.body, &mut env, &mut ret);
+        ret
+    }
+
+    /// Whether helper `i` passes its arguments' taint to its return value.
+    fn propagates(&mut self, i: usize) -> bool {
+        if let Some(s) = self.summaries[i] {
+            return s;
+        }
+        if !self.in_progress.insert(i) {
+            return false;
+        }
+        let saved_emit = std::mem::replace(&mut self.emit, false);
+        let saved = std::mem::replace(&mut self.tainted[i], (0..64).collect());
+        let r = self.run_function(i) == Taint::Raw;
+        self.tainted[i] = saved;
+        self.emit = saved_emit;
+        self.in_progress.remove(&i);
+        self.summaries[i] = Some(r);
+        r
+    }
+
+    /// Walks a block; returns whether it always leaves (return/raise/continue/break).
+    fn body(&mut self, fi: usize, body: &'a [Stmt], env: &mut Env<'a>, ret: &mut Taint) -> bool {
+        for stmt in body {
+            if self.stmt(fi, stmt, env, ret) {
+                return true;
+            }
+        }
+        false
+    }
+
+    fn stmt(&mut self, fi: usize, stmt: &'a Stmt, env: &mut Env<'a>, ret: &mut Taint) -> bool {
+        match stmt {
+            Stmt::Assign(a) => {
+                self.scan(fi, &a.value, env);
+                let t = self.eval(fi, &a.value, env);
+                for target in &a.targets {
+                    self.assign(target, t, &a.value, env);
+                }
+            }
+            Stmt::AnnAssign(a) => {
+                if let Some(v) = &a.value {
+                    self.scan(fi, v, env);
+                    let t = self.eval(fi, v, env);
+                    self.assign(&a.target, t, v, env);
+                }
+            }
+            Stmt::AugAssign(a) => {
+                self.scan(fi, &a.value, env);
+                let t = self.eval(fi, &a.value, env);
+                if let Expr::Name(n) = &*a.target {
+                    let old = env.get(n.id.as_str());
+                    env.vars.insert(n.id.as_str(), old.max(t));
+                }
+            }
+            Stmt::Expr(e) => self.scan(fi, &e.value, env),
+            Stmt::Return(r) => {
+                if let Some(v) = &r.value {
+                    self.scan(fi, v, env);
+                    *ret = (*ret).max(self.eval(fi, v, env));
+                }
+                return true;
+            }
+            Stmt::Raise(_) | Stmt::Continue(_) | Stmt::Break(_) => return true,
+            Stmt::Assert(a) => {
+                self.scan(fi, &a.test, env);
+                for v in validated_when(&a.test, true, env) {
+                    env.vars.insert(v, Taint::Clean);
+                }
+            }
+            Stmt::If(s) => return self.if_stmt(fi, s, env, ret),
+            Stmt::For(f) => {
+                self.scan(fi, &f.iter, env);
+                let t = self.eval(fi, &f.iter, env);
+                self.assign(&f.target, t, &f.iter, env);
+                self.body(fi, &f.body, env, ret);
+                self.body(fi, &f.orelse, env, ret);
+            }
+            Stmt::While(w) => {
+                self.scan(fi, &w.test, env);
+                self.body(fi, &w.body, env, ret);
+                self.body(fi, &w.orelse, env, ret);
+            }
+            Stmt::With(w) => {
+                for item in &w.items {
+                    self.scan(fi, &item.context_expr, env);
+                    if let Some(v) = &item.optional_vars {
+                        let t = self.eval(fi, &item.context_expr, env);
+                        self.assign(v, t, &item.context_expr, env);
+                    }
+                }
+                return self.body(fi, &w.body, env, ret);
+            }
+            Stmt::Try(t) => {
+                self.body(fi, &t.body, env, ret);
+                for h in &t.handlers {
+                    let ast::ExceptHandler::ExceptHandler(h) = h;
+                    let mut henv = env.clone();
+                    self.body(fi, &h.body, &mut henv, ret);
+                }
+                self.body(fi, &t.orelse, env, ret);
+                self.body(fi, &t.finalbody, env, ret);
+            }
+            Stmt::Match(mt) => {
+                self.scan(fi, &mt.subject, env);
+                for case in &mt.cases {
+                    let mut cenv = env.clone();
+                    self.body(fi, &case.body, &mut cenv, ret);
+                }
+            }
+            Stmt::FunctionDef(_) | Stmt::ClassDef(_) => {}
+            Stmt::Delete(_) | Stmt::Pass(_) | Stmt::Global(_) | Stmt::Nonlocal(_) => {}
+            Stmt::Import(_)
+            | Stmt::ImportFrom(_)
+            | Stmt::TypeAlias(_)
+            | Stmt::IpyEscapeCommand(_) => {}
+        }
+        false
+    }
+
+    fn if_stmt(
+        &mut self,
+        fi: usize,
+        s: &'a ast::StmtIf,
+        env: &mut Env<'a>,
+        ret: &mut Taint,
+    ) -> bool {
+        self.scan(fi, &s.test, env);
+        let mut branches: Vec<(Env<'a>, bool)> = Vec::new();
+        let mut then_env = env.clone();
+        for v in validated_when(&s.test, true, env) {
+            then_env.vars.insert(v, Taint::Clean);
+        }
+        let leaves = self.body(fi, &s.body, &mut then_env, ret);
+        branches.push((then_env, leaves));
+        // The remaining branches run when the test is false.
+        let mut rest = env.clone();
+        for v in validated_when(&s.test, false, env) {
+            rest.vars.insert(v, Taint::Clean);
+        }
+        let mut has_else = false;
+        for clause in &s.elif_else_clauses {
+            let mut cenv = rest.clone();
+            if let Some(test) = &clause.test {
+                self.scan(fi, test, &rest);
+                for v in validated_when(test, true, &rest) {
+                    cenv.vars.insert(v, Taint::Clean);
+                }
+                let next: Vec<&'a str> = validated_when(test, false, &rest);
+                let leaves = self.body(fi, &clause.body, &mut cenv, ret);
+                branches.push((cenv, leaves));
+                for v in next {
+                    rest.vars.insert(v, Taint::Clean);
+                }
+            } else {
+                has_else = true;
+                let leaves = self.body(fi, &clause.body, &mut cenv, ret);
+                branches.push((cenv, leaves));
+            }
+        }
+        if !has_else {
+            branches.push((rest, false));
+        }
+        let live: Vec<&Env<'a>> = branches
+            .iter()
+            .filter(|(_, l)| !l)
+            .map(|(e, _)| e)
+            .collect();
+        if live.is_empty() {
+            return true;
+        }
+        let mut merged = live[0].clone();
+        for other in &live[1..] {
+            for (k, v) in &other.vars {
+                let cur = merged.get(k);
+                merged.vars.insert(k, cur.max(*v));
+            }
+            for (k, v) in &other.exprs {
+                merged.exprs.entry(k).or_insert(v);
+            }
+        }
+        // A name only some branches define keeps the taint it has there.
+        *env = merged;
+        false
+    }
+
+    fn assign(&mut self, target: &'a Expr, t: Taint, value: &'a Expr, env: &mut Env<'a>) {
+        match target {
+            Expr::Name(n) => {
+                let name = n.id.as_str();
+                env.vars.insert(name, t);
+                env.exprs.insert(name, value);
+                if let Some(v) = validator_subject(value) {
+                    env.guards.insert(name, v);
+                } else {
+                    env.guards.remove(name);
+                }
+            }
+            Expr::Tuple(tu) => tu.elts.iter().for_each(|e| self.assign(e, t, value, env)),
+            Expr::List(tu) => tu.elts.iter().for_each(|e| self.assign(e, t, value, env)),
+            Expr::Starred(s) => self.assign(&s.value, t, value, env),
+            _ => {}
+        }
+    }
+
+    /// Taint of an expression's value.
+    fn eval(&mut self, fi: usize, expr: &'a Expr, env: &Env<'a>) -> Taint {
+        match expr {
+            Expr::Name(n) => env.get(n.id.as_str()),
+            Expr::FString(f) => {
+                let mut t = Taint::Clean;
+                for e in known::fstring_exprs(f) {
+                    t = t.max(self.eval(fi, e, env));
+                }
+                t
+            }
+            Expr::BinOp(b) => self
+                .eval(fi, &b.left, env)
+                .max(self.eval(fi, &b.right, env)),
+            Expr::Attribute(a) => self.eval(fi, &a.value, env),
+            Expr::Subscript(s) => self.eval(fi, &s.value, env),
+            Expr::Await(a) => self.eval(fi, &a.value, env),
+            Expr::Starred(s) => self.eval(fi, &s.value, env),
+            Expr::If(i) => self
+                .eval(fi, &i.body, env)
+                .max(self.eval(fi, &i.orelse, env)),
+            Expr::BoolOp(b) => b
+                .values
+                .iter()
+                .fold(Taint::Clean, |t, v| t.max(self.eval(fi, v, env))),
+            Expr::Named(n) => self.eval(fi, &n.value, env),
+            Expr::Tuple(t) => t
+                .elts
+                .iter()
+                .fold(Taint::Clean, |a, v| a.max(self.eval(fi, v, env))),
+            Expr::List(t) => t
+                .elts
+                .iter()
+                .fold(Taint::Clean, |a, v| a.max(self.eval(fi, v, env))),
+            Expr::Call(c) => self.eval_call(fi, c, env),
+            _ => Taint::Clean,
+        }
+    }
+
+    fn args_taint(&mut self, fi: usize, c: &'a ast::ExprCall, env: &Env<'a>) -> Taint {
+        let mut t = Taint::Clean;
+        for a in c.arguments.args.iter() {
+            t = t.max(self.eval(fi, a, env));
+        }
+        for k in c.arguments.keywords.iter() {
+            t = t.max(self.eval(fi, &k.value, env));
+        }
+        t
+    }
+
+    fn eval_call(&mut self, fi: usize, c: &'a ast::ExprCall, env: &Env<'a>) -> Taint {
+        let m = self.m;
+        let qual = m.qualify(&c.func);
+        if let Some(q) = qual.as_deref() {
+            if is_sanitizer(m, q) {
+                return Taint::Clean;
+            }
+            if is_path_builder(m, q) {
+                return self.args_taint(fi, c, env);
+            }
+        }
+        if let Some(callee) = m.callee(&c.func, Some(fi)) {
+            let t = self.args_taint(fi, c, env);
+            if t == Taint::Clean {
+                return Taint::Clean;
+            }
+            return if self.propagates(callee) {
+                t
+            } else {
+                Taint::Clean
+            };
+        }
+        if let Expr::Attribute(a) = &*c.func {
+            let method = a.attr.id.as_str();
+            if matches!(
+                method,
+                "hexdigest"
+                    | "digest"
+                    | "isdigit"
+                    | "isalnum"
+                    | "isidentifier"
+                    | "count"
+                    | "find"
+                    | "index"
+            ) {
+                return Taint::Clean;
+            }
+            // Only methods on a value (not module functions we do not know).
+            let on_module =
+                matches!(&*a.value, Expr::Name(n) if m.imports.contains_key(n.id.as_str()));
+            if on_module {
+                return Taint::Clean;
+            }
+            let recv = self.eval(fi, &a.value, env);
+            if matches!(
+                method,
+                "format"
+                    | "format_map"
+                    | "join"
+                    | "joinpath"
+                    | "with_name"
+                    | "with_stem"
+                    | "with_suffix"
+                    | "replace"
+                    | "get"
+                    | "setdefault"
+            ) {
+                // `.get(key)` on a dict of request data: the receiver carries the taint.
+                if matches!(method, "get" | "setdefault") {
+                    return recv;
+                }
+                return recv.max(self.args_taint(fi, c, env));
+            }
+            return recv;
+        }
+        Taint::Clean
+    }
+
+    /// Finds path sinks in an expression and follows tainted arguments into helpers.
+    fn scan(&mut self, fi: usize, expr: &'a Expr, env: &Env<'a>) {
+        let mut calls = CallCollector(Vec::new());
+        calls.visit_expr(expr);
+        for c in calls.0 {
+            self.check_sinks(fi, c, env);
+            if self.emit {
+                self.follow(fi, c, env);
+            }
+        }
+    }
+
+    fn check_sinks(&mut self, fi: usize, c: &'a ast::ExprCall, env: &Env<'a>) {
+        let m = self.m;
+        let mut sinks: Vec<(&'a Expr, String)> = Vec::new();
+        for kw in ["root_dir", "workspace_root"] {
+            if let Some(v) = known::keyword(c, kw) {
+                sinks.push((v, format!("`{kw}=`")));
+            }
+        }
+        let qual = m.qualify(&c.func);
+        let q = qual.as_deref().unwrap_or("");
+        let last = q.rsplit('.').next().unwrap_or(q);
+        match known::classify(m, q) {
+            Some(Kind::FileCheckpointStore) => {
+                if let Some(a) = known::arg(c, 0, &["directory"]) {
+                    sinks.push((a, "`FileCheckpointStore(...)`".into()));
+                }
+            }
+            Some(
+                k @ (Kind::LocalWorkspace
+                | Kind::DaFilesystem
+                | Kind::DaLocalShell
+                | Kind::PabLocal),
+            ) => {
+                if let Some(a) = c.arguments.args.first() {
+                    sinks.push((a, format!("`{}(...)`", k.display())));
+                }
+            }
+            Some(Kind::LgSaver) if last == "from_conn_string" => {
+                if let Some(a) = known::arg(c, 0, &["conn_string"]) {
+                    sinks.push((a, "checkpoint database file name".into()));
+                }
+            }
+            _ => {}
+        }
+        if last == "get_or_create" {
+            if let Expr::Attribute(a) = &*c.func {
+                if self.is_rooted_session_manager(&a.value, env) {
+                    if let Some(arg) = known::arg(c, 0, &["session_id"]) {
+                        sinks.push((arg, "`SessionManager.get_or_create()` (mounts workspace_root/<id>/workspace)".into()));
+                    }
+                }
+            }
+        }
+        let path_call = m.is_builtin(q, "open")
+            || matches!(
+                q,
+                "io.open"
+                    | "os.open"
+                    | "aiofiles.open"
+                    | "shutil.rmtree"
+                    | "shutil.copytree"
+                    | "shutil.move"
+                    | "os.remove"
+                    | "os.unlink"
+                    | "os.rmdir"
+                    | "os.removedirs"
+                    | "os.makedirs"
+                    | "os.mkdir"
+                    | "sqlite3.connect"
+                    | "aiosqlite.connect"
+            );
+        if path_call {
+            if let Some(a) = known::arg(c, 0, &["file", "path", "name", "database"]) {
+                sinks.push((a, format!("`{q}()`")));
+            }
+        }
+        if matches!(q, "pathlib.Path" | "pathlib.PurePath" | "pathlib.PosixPath") {
+            for a in c.arguments.args.iter() {
+                sinks.push((a, "`Path(...)`".into()));
+            }
+        }
+        for (arg, sink) in sinks {
+            if self.eval(fi, arg, env) == Taint::Raw && self.emit {
+                self.hits.push(Hit {
+                    range: ruff_text_size::Ranged::range(arg),
+                    sink,
+                });
+            }
+        }
+    }
+
+    fn is_rooted_session_manager(&self, recv: &'a Expr, env: &Env<'a>) -> bool {
+        let value = match recv {
+            Expr::Name(n) => env
+                .exprs
+                .get(n.id.as_str())
+                .copied()
+                .or_else(|| self.m.module_bindings.get(n.id.as_str()).map(|b| b.value)),
+            _ => None,
+        };
+        matches!(value, Some(Expr::Call(c))
+            if self.m.qualify(&c.func).and_then(|q| known::classify(self.m, &q)) == Some(Kind::SessionManager)
+                && known::keyword(c, "workspace_root").is_some())
+    }
+
+    /// Tainted arguments of a call to a same-file helper taint its parameters.
+    fn follow(&mut self, fi: usize, c: &'a ast::ExprCall, env: &Env<'a>) {
+        let Some(callee) = self.m.callee(&c.func, Some(fi)) else {
+            return;
+        };
+        let f = &self.m.functions[callee];
+        let offset = usize::from(f.is_method() && matches!(&*c.func, Expr::Attribute(_)));
+        let names: Vec<&str> = f.params().map(|p| p.parameter.name.id.as_str()).collect();
+        let mut new = Vec::new();
+        for (k, a) in c.arguments.args.iter().enumerate() {
+            if !a.is_starred_expr() && self.eval(fi, a, env) == Taint::Raw {
+                new.push(k + offset);
+            }
+        }
+        for kw in c.arguments.keywords.iter() {
+            if let Some(name) = &kw.arg {
+                if self.eval(fi, &kw.value, env) == Taint::Raw {
+                    if let Some(k) = names.iter().position(|n| *n == name.id.as_str()) {
+                        new.push(k);
+                    }
+                }
+            }
+        }
+        let mut changed = false;
+        for k in new {
+            changed |= self.tainted[callee].insert(k);
+        }
+        if changed {
+            self.queue.push_back(callee);
+        }
+    }
+}
+
+struct CallCollector<'a>(Vec<&'a ast::ExprCall>);
+
+impl<'a> Visitor<'a> for CallCollector<'a> {
+    fn visit_expr(&mut self, expr: &'a Expr) {
+        if let Expr::Call(c) = expr {
+            self.0.push(c);
+        }
+        if !matches!(expr, Expr::Lambda(_)) {
+            visitor::walk_expr(self, expr);
+        }
+    }
+}
+
+/// Calls whose result carries none of the argument's taint.
+fn is_sanitizer(m: &Model, q: &str) -> bool {
+    m.is_builtin(q, "int")
+        || m.is_builtin(q, "float")
+        || m.is_builtin(q, "len")
+        || m.is_builtin(q, "bool")
+        || m.is_builtin(q, "hash")
+        || q == "uuid.UUID"
+        || q.starts_with("hashlib.")
+        || q.ends_with("secure_filename")
+        || q == "uuid.uuid4"
+        || q == "uuid.uuid5"
+}
+
+/// Calls that build a path or string from their arguments.
+fn is_path_builder(m: &Model, q: &str) -> bool {
+    m.is_builtin(q, "str")
+        || matches!(
+            q,
+            "os.path.join"
+                | "posixpath.join"
+                | "os.path.abspath"
+                | "os.path.normpath"
+                | "os.path.expanduser"
+                | "os.path.realpath"
+                | "os.fspath"
+                | "os.path.basename"
+                | "os.path.dirname"
+                | "pathlib.Path"
+                | "pathlib.PurePath"
+                | "pathlib.PosixPath"
+                | "pathlib.PurePosixPath"
+        )
+}
+
+/// `x` for a validator call on `x`: `re.fullmatch(P, x)`, an anchored `re.match`,
+/// `PATTERN.fullmatch(x)`, `x.isalnum()`.
+fn validator_subject(expr: &Expr) -> Option<&str> {
+    let Expr::Call(c) = expr else { return None };
+    let Expr::Attribute(a) = &*c.func else {
+        return None;
+    };
+    let method = a.attr.id.as_str();
+    fn name_of(e: &Expr) -> Option<&str> {
+        match e {
+            Expr::Name(n) => Some(n.id.as_str()),
+            _ => None,
+        }
+    }
+    match method {
+        "isalnum" | "isdigit" | "isdecimal" | "isidentifier" | "isalpha" => name_of(&a.value),
+        "fullmatch" | "match" | "search" => {
+            let module_re = matches!(&*a.value, Expr::Name(n) if n.id.as_str() == "re");
+            let (pattern, subject) = if module_re {
+                (c.arguments.args.first(), c.arguments.args.get(1))
+            } else {
+                (None, c.arguments.args.first())
+            };
+            let anchored = method == "fullmatch"
+                || pattern.is_some_and(|p| match p {
+                    Expr::StringLiteral(s) => {
+                        let s = s.value.to_str();
+                        let end = s.ends_with('$') || s.ends_with("\\Z");
+                        end && (method == "match" || s.starts_with('^'))
+                    }
+                    _ => false,
+                })
+                || (!module_re && method == "match");
+            if anchored {
+                subject.and_then(name_of)
+            } else {
+                None
+            }
+        }
+        _ => None,
+    }
+}
+
+/// Names known valid when `test` evaluates to `want`.
+fn validated_when<'a>(test: &'a Expr, want: bool, env: &Env<'a>) -> Vec<&'a str> {
+    match test {
+        Expr::UnaryOp(u) if u.op == UnaryOp::Not => validated_when(&u.operand, !want, env),
+        Expr::Call(_) if want => validator_subject(test).into_iter().collect(),
+        Expr::Name(n) if want => env.guards.get(n.id.as_str()).copied().into_iter().collect(),
+        Expr::Compare(cmp)
+            if cmp.ops.len() == 1 && matches!(cmp.comparators[0], Expr::NoneLiteral(_)) =>
+        {
+            let subject = match &*cmp.left {
+                Expr::Name(n) => env.guards.get(n.id.as_str()).copied(),
+                e => validator_subject(e),
+            };
+            let valid_when = cmp.ops[0] == CmpOp::IsNot;
+            if want == valid_when {
+                subject.into_iter().collect()
+            } else {
+                Vec::new()
+            }
+        }
+        Expr::BoolOp(b) => {
+            let and = b.op == ast::BoolOp::And;
+            if and == want {
+                let mut names: Vec<&'a str> = b
+                    .values
+                    .iter()
+                    .flat_map(|v| validated_when(v, want, env))
+                    .collect();
+                if !want {
+                    names.extend(separator_checks(&b.values));
+                }
+                names
+            } else {
+                Vec::new()
+            }
+        }
+        _ => Vec::new(),
+    }
+}
+
+/// `if "/" in x or ".." in x: raise`: names checked for both a separator and dots.
+fn separator_checks<'a>(values: &'a [Expr]) -> Vec<&'a str> {
+    let mut seen: HashMap<&'a str, (bool, bool)> = HashMap::new();
+    for v in values {
+        match v {
+            Expr::Compare(cmp) if cmp.ops.len() == 1 && cmp.ops[0] == CmpOp::In => {
+                if let (Expr::StringLiteral(s), Expr::Name(n)) = (&*cmp.left, &cmp.comparators[0]) {
+                    let s = s.value.to_str();
+                    let e = seen.entry(n.id.as_str()).or_default();
+                    e.0 |= s.contains('/') || s.contains('\\');
+                    e.1 |= s.contains('.');
+                }
+                if let (Expr::Attribute(a), Expr::Name(n)) = (&*cmp.left, &cmp.comparators[0]) {
+                    if a.attr.id.as_str() == "sep" {
+                        seen.entry(n.id.as_str()).or_default().0 = true;
+                    }
+                }
+            }
+            Expr::Call(c) => {
+                if let Expr::Attribute(a) = &*c.func {
+                    if a.attr.id.as_str() == "startswith" {
+                        if let (Expr::Name(n), Some(Expr::StringLiteral(s))) =
+                            (&*a.value, c.arguments.args.first())
+                        {
+                            if s.value.to_str().starts_with('.') {
+                                seen.entry(n.id.as_str()).or_default().1 = true;
+                            }
+                        }
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    seen.into_iter()
+        .filter(|(_, (s, d))| *s && *d)
+        .map(|(n, _)| n)
+        .collect()
+}
