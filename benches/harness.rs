@@ -1,1 +1,129 @@
-fn main() {}
+//! Harness benchmark, side by side in one run (compare the ratios; absolute
+//! times on shared machines are noisy):
+//!
+//! 1. throughput: `isocheck run --subject state` operations per second
+//!    (generation, concurrent driving, judging, reporting) next to the raw
+//!    rate of the same in-memory backend executing the same operation mix
+//!    sequentially with nothing else around it;
+//! 2. time to catch: for every fixture, the cases and wall time until its
+//!    expected checklist item fails, and the length of the shrunk trace.
+//!
+//!   cargo bench --bench harness            (ISOCHECK_BENCH_CASES=N to change the case count)
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use isocheck::backends::memory::{fresh_session, StateSubject};
+use isocheck::canary::Minter;
+use isocheck::check;
+use isocheck::drive::exec;
+use isocheck::engine::{run, RunConfig};
+use isocheck::gen::{materialize, GenConfig};
+use isocheck::registry;
+use proptest::strategy::{Strategy, ValueTree};
+use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
+
+fn main() {
+    let cases: usize = std::env::var("ISOCHECK_BENCH_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(512);
+    throughput(cases);
+    time_to_catch();
+}
+
+fn throughput(cases: usize) {
+    // Harness: the whole pipeline.
+    let mut cfg = RunConfig::new("state", 1);
+    cfg.cases = cases;
+    let start = Instant::now();
+    let report = run(Arc::new(StateSubject), &check::families(), &cfg);
+    let harness_secs = start.elapsed().as_secs_f64();
+    assert_eq!(
+        report.summary.findings, 0,
+        "the reference subject must pass"
+    );
+    let harness_ops = report.summary.operations;
+
+    // Raw: the same kind of plans, executed directly and sequentially.
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let mut minter = Minter::new(1);
+    let mut plans = Vec::new();
+    for fam in check::families() {
+        let strategy = fam.strategy(&GenConfig::default());
+        let mut runner = TestRunner::new_with_rng(
+            Config::default(),
+            TestRng::deterministic_rng(RngAlgorithm::ChaCha),
+        );
+        for _ in 0..cases {
+            plans.push(materialize(
+                &strategy.new_tree(&mut runner).unwrap().current(),
+                &mut minter,
+            ));
+        }
+    }
+    let raw_ops: usize = plans
+        .iter()
+        .map(|p| p.steps.iter().map(Vec::len).sum::<usize>())
+        .sum();
+    let start = Instant::now();
+    rt.block_on(async {
+        for plan in &plans {
+            let sessions: Vec<_> = plan.users.iter().map(|_| fresh_session()).collect();
+            for (u, op) in plan.steps.iter().flatten() {
+                let _ = std::hint::black_box(exec(&sessions[*u], op).await);
+            }
+        }
+    });
+    let raw_secs = start.elapsed().as_secs_f64();
+
+    let h = harness_ops as f64 / harness_secs;
+    let r = raw_ops as f64 / raw_secs;
+    println!("throughput ({} cases per family, 3 families)", cases);
+    println!(
+        "  harness on state : {:>10.0} ops/s  ({harness_ops} ops in {harness_secs:.3} s)",
+        h
+    );
+    println!(
+        "  raw memory ops   : {:>10.0} ops/s  ({raw_ops} ops in {raw_secs:.3} s)",
+        r
+    );
+    println!("  harness / raw    : {:>10.3}", h / r);
+}
+
+fn time_to_catch() {
+    println!("time to catch (default budget of 256 cases per family, seeds 1-5)");
+    println!(
+        "  {:<34} {:<5} {:>7} {:>9} {:>7}",
+        "fixture", "item", "cases", "seconds", "trace"
+    );
+    for entry in registry::subjects()
+        .into_iter()
+        .filter(|s| s.name.starts_with("fixture:"))
+    {
+        let item =
+            isocheck::fixtures::expected_item(entry.name).expect("every fixture names its item");
+        for seed in 1..=5u64 {
+            let mut cfg = RunConfig::new(entry.name, seed);
+            cfg.max_rounds = 1;
+            let fams: Vec<_> = check::families()
+                .into_iter()
+                .filter(|f| f.items().contains(&item))
+                .collect();
+            let start = Instant::now();
+            let report = run((entry.make)(), &fams, &cfg);
+            let secs = start.elapsed().as_secs_f64();
+            let f = report.findings.iter().find(|f| f.checklist == item);
+            let trace = f
+                .map(|f| f.trace.len().to_string())
+                .unwrap_or_else(|| "MISSED".into());
+            let cases = report.scenarios.iter().map(|s| s.cases).sum::<usize>();
+            println!(
+                "  {:<34} {:<5} {:>7} {:>9.3} {:>7}   seed {seed}",
+                entry.name, item, cases, secs, trace
+            );
+        }
+    }
+}

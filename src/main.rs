@@ -212,6 +212,14 @@ fn explain(name: &str) -> u8 {
 }
 
 fn main() -> ExitCode {
+    // Like every Unix filter: `isocheck list | head` ends quietly instead of
+    // panicking on a closed pipe.
+    #[cfg(unix)]
+    // SAFETY: restoring the default disposition of SIGPIPE before any thread
+    // starts has no preconditions.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     let cli = match Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {

@@ -344,10 +344,20 @@ fn corpus_like_input_never_panics() {
 
 #[test]
 fn real_corpus_never_panics_when_present() {
-    // The corpus is built by ../shared/bench/lint-corpus.sh (network); skip when absent.
+    // The corpus is built by ../shared/bench/lint-corpus.sh (network): skip
+    // when absent, unless the environment requires it (.ci/run does).
     let corpus = root().join("target/lint-corpus");
     if !Path::new(&corpus).join(".complete").exists() {
-        eprintln!("skipped: {} not built", corpus.display());
+        let required = std::env::var("ISOCHECK_REQUIRE").unwrap_or_default();
+        assert!(
+            !required.split(',').any(|r| r == "all" || r == "corpus"),
+            "ISOCHECK_REQUIRE={required} but {} is not built (run ../shared/bench/lint-corpus.sh target/lint-corpus)",
+            corpus.display()
+        );
+        eprintln!(
+            "skipped: {} not built (../shared/bench/lint-corpus.sh builds it)",
+            corpus.display()
+        );
         return;
     }
     let o = lint(&["--format", "json", corpus.to_str().unwrap()]);

@@ -434,10 +434,8 @@ fn apply(st: &mut State, e: &Entry, idx: usize) {
                 .push((checkpoint.id.clone(), checkpoint.label.clone(), idx));
         }
         (Op::CkRemove { id }, Some(Obs::Bool(true))) => me.checkpoints.retain(|c| &c.0 != id),
-        (Op::CkRemoveOldest, Some(Obs::Bool(true))) => {
-            if !me.checkpoints.is_empty() {
-                me.checkpoints.remove(0);
-            }
+        (Op::CkRemoveOldest, Some(Obs::Bool(true))) if !me.checkpoints.is_empty() => {
+            me.checkpoints.remove(0);
         }
         (Op::CkClear, _) => me.checkpoints.clear(),
         (Op::HistAppend { .. }, _) => {

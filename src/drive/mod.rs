@@ -70,7 +70,8 @@ impl Default for DriveConfig {
     }
 }
 
-async fn exec(session: &Session, op: &Op) -> SubjectResult<Obs> {
+/// Performs one operation on a session.
+pub async fn exec(session: &Session, op: &Op) -> SubjectResult<Obs> {
     let b = &session.backend;
     let ck = || {
         session

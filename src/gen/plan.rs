@@ -210,6 +210,7 @@ fn pick(n: usize, me: usize, d: u8) -> usize {
 }
 
 /// Turns a scenario into a plan, minting canaries from `minter`.
+#[allow(clippy::needless_range_loop)] // steps index several per-user tables at once
 pub fn materialize(scn: &Scenario, minter: &mut Minter) -> Plan {
     let n = scn.users.len();
     let users = materialize_ids(&scn.users.iter().map(|u| u.id).collect::<Vec<_>>());
