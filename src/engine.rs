@@ -259,7 +259,10 @@ impl Engine<'_> {
     fn replay(&self, scenarios: &str) -> String {
         let mut words = vec![
             "isocheck run".to_string(),
-            format!("--subject {}", self.cfg.subject),
+            match self.cfg.subject.strip_prefix("adapter:") {
+                Some(cmd) => format!("--adapter {cmd:?}"),
+                None => format!("--subject {}", self.cfg.subject),
+            },
             format!("--seed {}", self.cfg.seed),
             format!("--cases {}", self.cfg.cases),
         ];
@@ -366,6 +369,13 @@ fn channel_of(item: &str) -> Option<Channel> {
     }
 }
 
+fn eng_start(
+    rt: &tokio::runtime::Runtime,
+    factory: &Arc<dyn SubjectFactory>,
+) -> Result<(), SubjectError> {
+    rt.block_on(factory.start())
+}
+
 /// Runs the selected families against `factory` and builds the report.
 pub fn run(
     factory: Arc<dyn SubjectFactory>,
@@ -377,6 +387,7 @@ pub fn run(
         .build()
         .expect("a tokio runtime");
     let caps = factory.capabilities();
+    let started = eng_start(&rt, &factory);
     let mut eng = Engine {
         rt,
         factory,
@@ -388,6 +399,11 @@ pub fn run(
     let mut scenarios = Vec::new();
     let mut coverage = Coverage::default();
     let mut failure: Option<String> = None;
+    let mut config_error = false;
+    if let Err(e) = started {
+        config_error = matches!(e, SubjectError::Config(_));
+        failure = Some(format!("starting the subject failed: {e}"));
+    }
     let mut ran: Vec<&'static dyn Family> = Vec::new();
     let mut skipped: Vec<(&'static dyn Family, String)> = Vec::new();
     for fam in families {
@@ -418,6 +434,10 @@ pub fn run(
         if let Some(msg) = fatal {
             failure = Some(msg);
         }
+    }
+    let stop_factory = eng.factory.clone();
+    if let Err(e) = eng.rt.block_on(stop_factory.stop()) {
+        failure.get_or_insert(format!("stopping the subject failed: {e}"));
     }
     for (i, f) in findings.iter_mut().enumerate() {
         f.id = format!("F{}", i + 1);
@@ -501,6 +521,7 @@ pub fn run(
             })
             .collect(),
         subject_failure: failure,
+        config_error,
         replay,
     }
 }

@@ -49,8 +49,16 @@ enum Format {
 #[derive(Debug, Args)]
 struct RunArgs {
     /// The subject: `state`, `local` or `fixture:NAME` (see `isocheck list`).
-    #[arg(long, value_name = "NAME")]
-    subject: String,
+    #[arg(
+        long,
+        value_name = "NAME",
+        required_unless_present = "adapter",
+        conflicts_with = "adapter"
+    )]
+    subject: Option<String>,
+    /// Test your own app through an adapter process: "CMD ARGS" (see docs/adapter-protocol.md).
+    #[arg(long, value_name = "CMD ARGS")]
+    adapter: Option<String>,
     /// Generated cases per scenario family.
     #[arg(long, default_value_t = 256, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
     cases: u32,
@@ -109,16 +117,23 @@ fn random_seed() -> u64 {
 }
 
 fn run(args: RunArgs) -> u8 {
-    let factory = match registry::subject(&args.subject) {
-        Ok(f) => f,
-        Err(e) => return usage_error(e),
+    let (factory, subject_name) = match (&args.subject, &args.adapter) {
+        (_, Some(cmd)) => match isocheck::subject::adapter::adapter_factory(cmd) {
+            Ok(f) => (f, format!("adapter:{cmd}")),
+            Err(e) => return usage_error(e),
+        },
+        (Some(name), None) => match registry::subject(name) {
+            Ok(f) => (f, name.clone()),
+            Err(e) => return usage_error(e),
+        },
+        (None, None) => return usage_error("one of --subject or --adapter is required"),
     };
     let families = match select_families(&args.scenarios) {
         Ok(f) => f,
         Err(e) => return usage_error(e),
     };
     let seed = args.seed.unwrap_or_else(random_seed);
-    let mut cfg = RunConfig::new(&args.subject, seed);
+    let mut cfg = RunConfig::new(&subject_name, seed);
     cfg.cases = args.cases as usize;
     cfg.gen = GenConfig {
         users: args.users.map(|u| u as usize),

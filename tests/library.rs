@@ -34,12 +34,7 @@ impl Tenancy for T {
 #[async_trait]
 impl SubjectFactory for CaseFoldedHistories {
     fn capabilities(&self) -> Capabilities {
-        Capabilities {
-            files: true,
-            execute: false,
-            checkpoints: true,
-            history: true,
-        }
+        Capabilities::stores()
     }
     async fn create(&self) -> SubjectResult<Box<dyn Tenancy>> {
         Ok(Box::new(T(Default::default())))

@@ -386,6 +386,7 @@ impl Tenancy for LocalTenancy {
             history: Some(Arc::new(FileHistory::new(
                 base.join("histories").join(format!("{name}.jsonl")),
             ))),
+            features: None,
         })
     }
 }
@@ -393,12 +394,7 @@ impl Tenancy for LocalTenancy {
 #[async_trait]
 impl SubjectFactory for LocalSubject {
     fn capabilities(&self) -> Capabilities {
-        Capabilities {
-            files: true,
-            execute: false,
-            checkpoints: true,
-            history: true,
-        }
+        Capabilities::stores()
     }
     async fn create(&self) -> SubjectResult<Box<dyn Tenancy>> {
         Ok(Box::new(LocalTenancy {

@@ -228,6 +228,7 @@ pub fn fresh_session() -> Session {
         backend: Arc::new(MemoryBackend::new()),
         checkpoints: Some(Arc::new(MemoryCheckpointStore::new())),
         history: Some(Arc::new(MemoryHistory::new())),
+        features: None,
     }
 }
 
@@ -246,12 +247,7 @@ impl Tenancy for StateTenancy {
 #[async_trait]
 impl SubjectFactory for StateSubject {
     fn capabilities(&self) -> Capabilities {
-        Capabilities {
-            files: true,
-            execute: false,
-            checkpoints: true,
-            history: true,
-        }
+        Capabilities::stores()
     }
     async fn create(&self) -> SubjectResult<Box<dyn Tenancy>> {
         Ok(Box::new(StateTenancy))

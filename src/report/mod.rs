@@ -200,14 +200,20 @@ pub struct Report {
     /// not be fully judged.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub subject_failure: Option<String>,
+    /// The failure was a configuration mistake (exit code 2), not a
+    /// failing subject (exit code 3).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub config_error: bool,
     pub replay: String,
 }
 
 impl Report {
-    /// The process exit code: 1 for findings at or above `fail_on`, else 3
-    /// if the subject failed, else 0.
+    /// The process exit code: 2 for a configuration error, 1 for findings
+    /// at or above `fail_on`, else 3 if the subject failed, else 0.
     pub fn exit_code(&self, fail_on: Severity) -> u8 {
-        if self.findings.iter().any(|f| f.severity >= fail_on) {
+        if self.config_error {
+            2
+        } else if self.findings.iter().any(|f| f.severity >= fail_on) {
             1
         } else if self.subject_failure.is_some() {
             3

@@ -6,6 +6,7 @@
 //! [`HistoryStore`] (the app's per-user message history). What a subject
 //! lacks is declared in its [`Capabilities`] and reported as *not tested*.
 
+pub mod adapter;
 mod types;
 
 use std::sync::Arc;
@@ -40,7 +41,18 @@ pub trait Tenancy: Send + Sync {
 pub trait SubjectFactory: Send + Sync {
     /// What the subject offers; the same for every tenancy it creates.
     fn capabilities(&self) -> Capabilities;
+    /// Called once, inside the run's async runtime, before any case (start
+    /// an adapter process, connect to a daemon). A
+    /// [`SubjectError::Config`] here ends the run with exit code 2.
+    async fn start(&self) -> SubjectResult<()> {
+        Ok(())
+    }
     async fn create(&self) -> SubjectResult<Box<dyn Tenancy>>;
+    /// Called once after the last case, whatever happened (stop processes,
+    /// remove containers). Must be safe to call after a failed `start`.
+    async fn stop(&self) -> SubjectResult<()> {
+        Ok(())
+    }
 }
 
 /// What one user gets from the tenancy.
@@ -49,6 +61,32 @@ pub struct Session {
     pub backend: Arc<dyn Backend>,
     pub checkpoints: Option<Arc<dyn CheckpointStore>>,
     pub history: Option<Arc<dyn HistoryStore>>,
+    /// The app's own stateful features, when it exposes them; checks then
+    /// use the app's naming instead of the profile's.
+    pub features: Option<Arc<dyn Features>>,
+}
+
+/// Feature operations: what the framework itself writes to the backend.
+/// Each returns the path it wrote, so checks learn the app's naming.
+#[async_trait]
+pub trait Features: Send + Sync {
+    /// Saves `content` as the memory of agent `agent` (pydantic-deep's
+    /// memory tool: `/.deep/memory/{agent}/MEMORY.md`).
+    async fn save_memory(&self, _agent: &str, _content: &str) -> SubjectResult<String> {
+        Err(SubjectError::Unsupported("save_memory".into()))
+    }
+    /// Reads the memory of agent `agent` (`None` if there is none).
+    async fn read_memory(&self, _agent: &str) -> SubjectResult<Option<String>> {
+        Err(SubjectError::Unsupported("read_memory".into()))
+    }
+    /// Saves a plan from a title (`/plans/{slug}-{id}.md`).
+    async fn save_plan(&self, _title: &str, _content: &str) -> SubjectResult<String> {
+        Err(SubjectError::Unsupported("save_plan".into()))
+    }
+    /// Evicts a large tool result under a tool-call id (`/large_tool_results/{call_id}`).
+    async fn evict(&self, _call_id: &str, _content: &str) -> SubjectResult<String> {
+        Err(SubjectError::Unsupported("evict".into()))
+    }
 }
 
 /// File operations of pydantic-ai-backends' `BackendProtocol`.

@@ -11,6 +11,33 @@ pub struct Capabilities {
     pub checkpoints: bool,
     /// A message-history store per session.
     pub history: bool,
+    /// Which [`crate::subject::Features`] operations the session offers.
+    #[serde(default)]
+    pub features: FeatureCaps,
+}
+
+/// Feature operations a subject offers.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FeatureCaps {
+    #[serde(default)]
+    pub memory: bool,
+    #[serde(default)]
+    pub plans: bool,
+    #[serde(default)]
+    pub eviction: bool,
+}
+
+impl Capabilities {
+    /// Files, checkpoints and history; no execute, no feature operations.
+    pub fn stores() -> Self {
+        Capabilities {
+            files: true,
+            execute: false,
+            checkpoints: true,
+            history: true,
+            features: FeatureCaps::default(),
+        }
+    }
 }
 
 /// An entry of `ls_info` / `glob_info`.
@@ -73,12 +100,19 @@ pub enum SubjectError {
     Crashed(String),
     #[error("subject timed out: {0}")]
     Timeout(String),
+    /// The subject is misconfigured (an adapter's factory does not import,
+    /// another protocol version): exit code 2.
+    #[error("subject configuration error: {0}")]
+    Config(String),
 }
 
 impl SubjectError {
     /// Whether the error means the subject itself is broken (exit code 3).
     pub fn is_fatal(&self) -> bool {
-        matches!(self, SubjectError::Crashed(_) | SubjectError::Timeout(_))
+        matches!(
+            self,
+            SubjectError::Crashed(_) | SubjectError::Timeout(_) | SubjectError::Config(_)
+        )
     }
 
     /// A short stable name for reports.
@@ -90,6 +124,7 @@ impl SubjectError {
             SubjectError::Failed(_) => "failed",
             SubjectError::Crashed(_) => "crashed",
             SubjectError::Timeout(_) => "timeout",
+            SubjectError::Config(_) => "config",
         }
     }
 }
