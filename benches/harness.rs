@@ -46,6 +46,7 @@ fn throughput(cases: usize) {
     let harness_ops = report.summary.operations;
 
     // Raw: the same kind of plans, executed directly and sequentially.
+    let profile = isocheck::profile::Profile::default();
     let rt = tokio::runtime::Builder::new_current_thread()
         .build()
         .unwrap();
@@ -73,7 +74,7 @@ fn throughput(cases: usize) {
         for plan in &plans {
             let sessions: Vec<_> = plan.users.iter().map(|_| fresh_session()).collect();
             for (u, op) in plan.steps.iter().flatten() {
-                let _ = std::hint::black_box(exec(&sessions[*u], op).await);
+                let _ = std::hint::black_box(exec(&sessions[*u], op, &profile).await);
             }
         }
     });

@@ -307,6 +307,7 @@ impl Engine<'_> {
             Channel::Files => "files",
             Channel::Checkpoints => "checkpoints",
             Channel::History => "message history",
+            Channel::Execute => "command execution",
         };
         Finding {
             id: String::new(),
@@ -356,6 +357,7 @@ pub fn summarize(outcome: &Result<Obs, SubjectError>) -> String {
             Obs::Count(n) => n.to_string(),
             Obs::Messages(ms) => format!("{} messages", ms.len()),
             Obs::Exec(r) => format!("exit {:?}, {} bytes", r.exit_code, r.output.len()),
+            Obs::Path(p) => format!("wrote {p}"),
         },
     }
 }
@@ -365,6 +367,7 @@ fn channel_of(item: &str) -> Option<Channel> {
         "C1" => Some(Channel::Files),
         "C2" => Some(Channel::Checkpoints),
         "C3" => Some(Channel::History),
+        "C5" => Some(Channel::Execute),
         _ => None,
     }
 }

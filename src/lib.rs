@@ -24,6 +24,7 @@ pub mod drive;
 pub mod engine;
 pub mod gen;
 pub mod lint;
+pub mod profile;
 pub mod registry;
 pub mod report;
 pub mod subject;

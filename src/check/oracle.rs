@@ -51,6 +51,7 @@ impl Violation {
             (_, Channel::Files) => "C1",
             (_, Channel::Checkpoints) => "C2",
             (_, Channel::History) => "C3",
+            (_, Channel::Execute) => "C5",
         }
     }
 

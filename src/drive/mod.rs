@@ -12,6 +12,7 @@ use serde::Serialize;
 use tokio::task::JoinSet;
 
 use crate::gen::{Op, Plan};
+use crate::profile::Profile;
 use crate::subject::*;
 
 /// What an operation returned.
@@ -29,6 +30,8 @@ pub enum Obs {
     Count(usize),
     Messages(Vec<String>),
     Exec(ExecResult),
+    /// The path a feature operation wrote.
+    Path(String),
 }
 
 /// One recorded operation.
@@ -60,31 +63,30 @@ pub struct Fatal(pub String);
 pub struct DriveConfig {
     /// Longest a single operation (or session open) may take.
     pub op_timeout: Duration,
+    /// Where features live when the subject offers no feature operations.
+    pub profile: Arc<Profile>,
 }
 
 impl Default for DriveConfig {
     fn default() -> Self {
         Self {
             op_timeout: Duration::from_secs(30),
+            profile: Arc::new(Profile::default()),
         }
     }
 }
 
-/// Performs one operation on a session.
-pub async fn exec(session: &Session, op: &Op) -> SubjectResult<Obs> {
+/// Performs one operation on a session. Feature operations go to the
+/// subject's own [`Features`] when it offers them, else to the profile's
+/// paths on the backend.
+pub async fn exec(session: &Session, op: &Op, profile: &Profile) -> SubjectResult<Obs> {
     let b = &session.backend;
     let ck = || {
-        session
-            .checkpoints
-            .clone()
-            .ok_or_else(|| SubjectError::Unsupported("checkpoints".into()))
+        session.checkpoints.clone().ok_or_else(|| SubjectError::Unsupported("checkpoints".into()))
     };
-    let hist = || {
-        session
-            .history
-            .clone()
-            .ok_or_else(|| SubjectError::Unsupported("history".into()))
-    };
+    let hist =
+        || session.history.clone().ok_or_else(|| SubjectError::Unsupported("history".into()));
+    let unsupported = |e: &SubjectError| matches!(e, SubjectError::Unsupported(_));
     Ok(match op {
         Op::Write { path, content } => b.write(path, content).await.map(|_| Obs::Unit)?,
         Op::Edit { path, old, new } => Obs::Edited(b.edit(path, old, new, false).await?),
@@ -106,6 +108,52 @@ pub async fn exec(session: &Session, op: &Op) -> SubjectResult<Obs> {
         Op::CkClear => ck()?.clear().await.map(|_| Obs::Unit)?,
         Op::HistAppend { message } => hist()?.append(message).await.map(|_| Obs::Unit)?,
         Op::HistGet => Obs::Messages(hist()?.get().await?),
+        Op::SaveMemory { agent, content } => {
+            if let Some(f) = &session.features {
+                match f.save_memory(agent, content).await {
+                    Err(e) if unsupported(&e) => {}
+                    r => return r.map(Obs::Path),
+                }
+            }
+            let path = profile.memory_path(agent);
+            b.write(&path, content).await?;
+            Obs::Path(path)
+        }
+        Op::ReadMemory { agent } => {
+            if let Some(f) = &session.features {
+                match f.read_memory(agent).await {
+                    Err(e) if unsupported(&e) => {}
+                    r => {
+                        return r?.map(Obs::Text).ok_or_else(|| {
+                            SubjectError::NotFound(format!("memory of agent {agent:?}"))
+                        })
+                    }
+                }
+            }
+            let bytes = b.read_bytes(&profile.memory_path(agent)).await?;
+            Obs::Text(String::from_utf8_lossy(&bytes).into_owned())
+        }
+        Op::SavePlan { title, content } => match &session.features {
+            Some(f) => Obs::Path(f.save_plan(title, content).await?),
+            None => return Err(SubjectError::Unsupported("save_plan".into())),
+        },
+        Op::Evict { call_id, content } => {
+            if let Some(f) = &session.features {
+                match f.evict(call_id, content).await {
+                    Err(e) if unsupported(&e) => {}
+                    r => return r.map(Obs::Path),
+                }
+            }
+            let path = profile.evicted_path(call_id);
+            b.write(&path, content).await?;
+            Obs::Path(path)
+        }
+        Op::Execute { command } => {
+            Obs::Exec(b.execute(command, Some(Duration::from_secs(10))).await?)
+        }
+        Op::Reopen => {
+            return Err(SubjectError::Failed("reopen is performed by the driver".into()))
+        }
     })
 }
 
@@ -133,9 +181,17 @@ pub async fn drive(
     cfg: &DriveConfig,
 ) -> Result<History, Fatal> {
     let n = plan.users.len();
+    let limit = cfg.op_timeout;
+    for (path, content) in &plan.seeds {
+        match tokio::time::timeout(limit, tenancy.seed_context(path, content)).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => return Err(Fatal(format!("seeding the context file {path} failed: {e}"))),
+            Err(_) => return Err(Fatal(format!("seeding {path} took longer than {limit:?}"))),
+        }
+    }
     let mut opens = JoinSet::new();
     for (u, id) in plan.users.iter().enumerate() {
-        let (t, id, limit) = (tenancy.clone(), id.clone(), cfg.op_timeout);
+        let (t, id) = (tenancy.clone(), id.clone());
         opens.spawn(async move {
             let r = match tokio::time::timeout(limit, t.open(&id)).await {
                 Ok(r) => r,
@@ -152,7 +208,9 @@ pub async fn drive(
         let (u, r) = joined(r)?;
         match r {
             Ok(s) => sessions[u] = Some(s),
-            Err(e) if e.is_fatal() => return Err(Fatal(format!("opening a session failed: {e}"))),
+            Err(e) if e.is_fatal() => {
+                return Err(Fatal(format!("opening a session failed: {e}")))
+            }
             Err(e) => refused[u] = Some(e),
         }
     }
@@ -161,46 +219,43 @@ pub async fn drive(
     for (s, step) in plan.steps.iter().enumerate() {
         let mut tasks = JoinSet::new();
         for (u, op) in step {
-            let Some(session) = sessions[*u].clone() else {
-                continue;
-            };
-            let (op, u, limit) = (op.clone(), *u, cfg.op_timeout);
+            let Some(session) = sessions[*u].clone() else { continue };
+            let (op, u, profile) = (op.clone(), *u, cfg.profile.clone());
+            let (tenancy, id) = (tenancy.clone(), plan.users[u].clone());
             tasks.spawn(async move {
-                let outcome = match tokio::time::timeout(limit, exec(&session, &op)).await {
-                    Ok(r) => r,
-                    Err(_) => Err(SubjectError::Timeout(format!(
-                        "{} took longer than {limit:?}",
-                        op.describe()
-                    ))),
+                let work = async {
+                    match &op {
+                        // A new session for the same user: what a returning user gets.
+                        Op::Reopen => tenancy.open(&id).await.map(|s| (Obs::Unit, Some(s))),
+                        _ => exec(&session, &op, &profile).await.map(|o| (o, None)),
+                    }
                 };
-                Entry {
-                    step: s,
-                    user: u,
-                    op,
-                    outcome,
-                }
+                let (outcome, reopened) = match tokio::time::timeout(limit, work).await {
+                    Ok(Ok((obs, s))) => (Ok(obs), s),
+                    Ok(Err(e)) => (Err(e), None),
+                    Err(_) => {
+                        let msg = format!("{} took longer than {limit:?}", op.describe());
+                        (Err(SubjectError::Timeout(msg)), None)
+                    }
+                };
+                (Entry { step: s, user: u, op, outcome }, reopened)
             });
         }
         let mut done = Vec::with_capacity(step.len());
         while let Some(r) = tasks.join_next().await {
-            let e = joined(r)?;
+            let (e, reopened) = joined(r)?;
             if let Err(err) = &e.outcome {
                 if err.is_fatal() {
-                    return Err(Fatal(format!(
-                        "{} by user #{}: {err}",
-                        e.op.describe(),
-                        e.user
-                    )));
+                    return Err(Fatal(format!("{} by user #{}: {err}", e.op.describe(), e.user)));
                 }
+            }
+            if let Some(session) = reopened {
+                sessions[e.user] = Some(session);
             }
             done.push(e);
         }
         done.sort_by_key(|e| e.user);
         entries.extend(done);
     }
-    Ok(History {
-        plan,
-        refused,
-        entries,
-    })
+    Ok(History { plan, refused, entries })
 }

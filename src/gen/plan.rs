@@ -19,6 +19,7 @@ pub enum Channel {
     Files,
     Checkpoints,
     History,
+    Execute,
 }
 
 /// A concrete operation.
@@ -74,6 +75,16 @@ pub enum Op {
         message: String,
     },
     HistGet,
+    /// Save the memory of an agent (feature operation, or the profile's path).
+    SaveMemory { agent: String, content: String },
+    ReadMemory { agent: String },
+    /// Save a plan from a title (feature operation).
+    SavePlan { title: String, content: String },
+    /// Evict a large tool result under a tool-call id (feature operation, or the profile's path).
+    Evict { call_id: String, content: String },
+    Execute { command: String },
+    /// Close the user's session and open a new one.
+    Reopen,
 }
 
 impl Op {
@@ -97,6 +108,10 @@ impl Op {
             | CkCount
             | CkClear => Channel::Checkpoints,
             HistAppend { .. } | HistGet => Channel::History,
+            SaveMemory { .. } | ReadMemory { .. } | SavePlan { .. } | Evict { .. } | Reopen => {
+                Channel::Files
+            }
+            Execute { .. } => Channel::Execute,
         }
     }
 
@@ -107,6 +122,10 @@ impl Op {
             Op::Edit { new, .. } => new,
             Op::CkSave { checkpoint } => &checkpoint.id,
             Op::HistAppend { message } => message,
+            Op::SaveMemory { content, .. }
+            | Op::SavePlan { content, .. }
+            | Op::Evict { content, .. } => content,
+            Op::Execute { command } if command.starts_with("echo ") => command,
             _ => return None,
         };
         canary::scan(text).first().copied()
@@ -124,7 +143,17 @@ impl Op {
                 | CkRemoveOldest
                 | CkClear
                 | HistAppend { .. }
+                | SaveMemory { .. }
+                | SavePlan { .. }
+                | Evict { .. }
+                | Execute { .. }
         )
+    }
+
+    /// Whether the operation writes a feature's data at a path the subject
+    /// chooses and returns.
+    pub fn is_feature_write(&self) -> bool {
+        matches!(self, Op::SaveMemory { .. } | Op::SavePlan { .. } | Op::Evict { .. })
     }
 
     /// What a file operation touches: (normalized path, whether it is a
@@ -134,6 +163,15 @@ impl Op {
             Op::Ls { path } | Op::Glob { path, .. } | Op::Grep { path, .. } => {
                 Some((normalize(path), true))
             }
+            // Feature data lives where the subject decides; these pseudo
+            // paths make saves of the same memory or call id conflict and
+            // every plan save commute with the others (a collision between
+            // plan ids is exactly what is tested).
+            Op::SaveMemory { agent, .. } | Op::ReadMemory { agent } => {
+                Some((format!("/\u{0}memory/{agent}"), false))
+            }
+            Op::Evict { call_id, .. } => Some((format!("/\u{0}evicted/{call_id}"), false)),
+            Op::SavePlan { content, .. } => Some((format!("/\u{0}plans/{content}"), false)),
             _ => self.path().map(|p| (p, false)),
         }
     }
@@ -176,6 +214,12 @@ impl Op {
             CkClear => "checkpoint clear".into(),
             HistAppend { .. } => "history append".into(),
             HistGet => "history get".into(),
+            SaveMemory { agent, .. } => format!("save_memory agent={agent:?}"),
+            ReadMemory { agent } => format!("read_memory agent={agent:?}"),
+            SavePlan { title, .. } => format!("save_plan title={title:?}"),
+            Evict { call_id, .. } => format!("evict call_id={call_id:?}"),
+            Execute { command } => format!("execute {command:?}"),
+            Reopen => "reopen session".into(),
         }
     }
 }
@@ -186,6 +230,8 @@ impl Op {
 #[derive(Clone, Debug, Serialize)]
 pub struct Plan {
     pub users: Vec<String>,
+    /// Context files seeded once per tenancy before sessions open: (path, content).
+    pub seeds: Vec<(String, String)>,
     pub steps: Vec<Vec<(usize, Op)>>,
     pub sweep_from: usize,
 }
@@ -338,6 +384,7 @@ pub fn materialize(scn: &Scenario, minter: &mut Minter) -> Plan {
     append_sweep(&mut steps, n);
     Plan {
         users,
+        seeds: Vec::new(),
         steps,
         sweep_from,
     }
@@ -370,6 +417,13 @@ pub fn schedule(queues: Vec<Vec<Op>>) -> Vec<Vec<(usize, Op)>> {
 
 /// Whether the order of `a` and `b` could matter were both users' state shared.
 pub fn conflicts(a: &Op, b: &Op) -> bool {
+    if matches!(a, Op::Reopen) || matches!(b, Op::Reopen) {
+        return false;
+    }
+    // A command may read and write anything: it commutes only with reads.
+    if matches!(a, Op::Execute { .. }) || matches!(b, Op::Execute { .. }) {
+        return a.mutates() && b.mutates();
+    }
     if a.channel() != b.channel() || (!a.mutates() && !b.mutates()) {
         return false;
     }

@@ -30,6 +30,12 @@ pub trait Tenancy: Send + Sync {
     /// allowed: return [`SubjectError::Refused`].
     async fn open(&self, user: &str) -> SubjectResult<Session>;
 
+    /// Seeds a context file shared by design (`/DEEP.md`, `/AGENTS.md`)
+    /// before any session is opened. Declared by `FeatureCaps::context`.
+    async fn seed_context(&self, _path: &str, _content: &str) -> SubjectResult<()> {
+        Err(SubjectError::Unsupported("seed_context".into()))
+    }
+
     /// Releases everything the tenancy holds (temp dirs, containers, ...).
     async fn shutdown(&self) -> SubjectResult<()> {
         Ok(())

@@ -14,6 +14,10 @@ pub struct Capabilities {
     /// Which [`crate::subject::Features`] operations the session offers.
     #[serde(default)]
     pub features: FeatureCaps,
+    /// The persistence pattern the subject declares, if any
+    /// (`--expect-persistence` overrides it).
+    #[serde(default)]
+    pub persistence: Option<Persistence>,
 }
 
 /// Feature operations a subject offers.
@@ -25,6 +29,19 @@ pub struct FeatureCaps {
     pub plans: bool,
     #[serde(default)]
     pub eviction: bool,
+    /// `Tenancy::seed_context`: context files shared by design.
+    #[serde(default)]
+    pub context: bool,
+}
+
+/// Whether a subject's memory and checkpoints survive reopening a session.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum Persistence {
+    /// State is lost when the session ends (the guide's Pattern A).
+    Ephemeral,
+    /// State survives across sessions (Patterns B and C).
+    Persistent,
 }
 
 impl Capabilities {
@@ -36,6 +53,7 @@ impl Capabilities {
             checkpoints: true,
             history: true,
             features: FeatureCaps::default(),
+            persistence: None,
         }
     }
 }
