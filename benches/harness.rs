@@ -37,7 +37,7 @@ fn throughput(cases: usize) {
     let mut cfg = RunConfig::new("state", 1);
     cfg.cases = cases;
     let start = Instant::now();
-    let report = run(Arc::new(StateSubject), &check::families(), &cfg);
+    let report = run(Arc::new(StateSubject::default()), &check::families(), &cfg);
     let harness_secs = start.elapsed().as_secs_f64();
     assert_eq!(
         report.summary.findings, 0,
@@ -114,7 +114,7 @@ fn time_to_catch() {
                 .filter(|f| f.items().contains(&item))
                 .collect();
             let start = Instant::now();
-            let report = run((entry.make)(), &fams, &cfg);
+            let report = run((entry.make)(Default::default()), &fams, &cfg);
             let secs = start.elapsed().as_secs_f64();
             let f = report.findings.iter().find(|f| f.checklist == item);
             let trace = f

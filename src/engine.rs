@@ -15,7 +15,7 @@ use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
 use sha2::{Digest, Sha256};
 
 use crate::canary::Minter;
-use crate::check::{Coverage, Family, Violation};
+use crate::check::{CheckCtx, CheckOptions, Coverage, Family, Violation};
 use crate::drive::{drive, DriveConfig, Fatal, History, Obs};
 use crate::gen::{display_id, materialize, Channel, GenConfig, Scenario};
 use crate::report::*;
@@ -39,6 +39,8 @@ pub struct RunConfig {
     pub max_rounds: usize,
     /// Extra command-line words that reproduce the run (`--users 3`).
     pub replay_args: Vec<String>,
+    /// Thresholds and expectations some families judge against.
+    pub options: CheckOptions,
 }
 
 impl RunConfig {
@@ -53,6 +55,7 @@ impl RunConfig {
             max_shrink_runs: 2000,
             max_rounds: 8,
             replay_args: Vec::new(),
+            options: CheckOptions::default(),
         }
     }
 }
@@ -74,6 +77,7 @@ struct Engine<'a> {
     factory: Arc<dyn SubjectFactory>,
     cfg: &'a RunConfig,
     summary: Summary,
+    caps: crate::subject::Capabilities,
     /// error -> refused ids (printable), in first-seen order per error
     refusals: std::collections::BTreeMap<String, Vec<String>>,
 }
@@ -126,7 +130,8 @@ impl Engine<'_> {
         }
         let mut violations = Vec::new();
         let mut coverage = Coverage::default();
-        fam.check(&history, &mut violations, &mut coverage);
+        let ctx = CheckCtx { options: &self.cfg.options, caps: &self.caps, profile: &self.cfg.drive.profile };
+        fam.check(&history, &ctx, &mut violations, &mut coverage);
         Ok(Eval {
             history,
             violations,
@@ -396,6 +401,7 @@ pub fn run(
         factory,
         cfg,
         summary: Summary::default(),
+        caps: caps.clone(),
         refusals: Default::default(),
     };
     let mut findings = Vec::new();

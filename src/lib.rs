@@ -13,7 +13,7 @@
 //! ```no_run
 //! use std::sync::Arc;
 //! use isocheck::{check, engine, backends::memory::StateSubject};
-//! let report = engine::run(Arc::new(StateSubject), &check::families(), &engine::RunConfig::new("mine", 42));
+//! let report = engine::run(Arc::new(StateSubject::default()), &check::families(), &engine::RunConfig::new("mine", 42));
 //! report.assert_isolated();
 //! ```
 

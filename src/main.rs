@@ -71,6 +71,21 @@ struct RunArgs {
     /// Scenario families to run, comma-separated (default: all; see `isocheck list`).
     #[arg(long, value_name = "A,B", value_delimiter = ',')]
     scenarios: Vec<String>,
+    /// Framework profile: where memory, plans, evicted results and context
+    /// files live (`pydantic-deep`, `deepagents`, or the path of a TOML file).
+    #[arg(long, value_name = "NAME|PATH", default_value = "pydantic-deep")]
+    suite: String,
+    /// The persistence pattern the app should have (default: what the subject declares).
+    #[arg(long, value_enum, value_name = "PATTERN")]
+    expect_persistence: Option<isocheck::subject::Persistence>,
+    /// Plans per slug at which an id collision may reach 50% below which
+    /// plan ids count as too short (plan-uniqueness).
+    #[arg(long, value_name = "N", default_value_t = 1u64 << 30, value_parser = clap::value_parser!(u64).range(1..))]
+    plan_collision_threshold: u64,
+    /// Evicted results a user may have left after the eviction scenario's
+    /// sessions; more is a finding (default: reported, never a finding).
+    #[arg(long, value_name = "N")]
+    max_evicted_files: Option<usize>,
     /// Report format.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     format: Format,
@@ -117,12 +132,16 @@ fn random_seed() -> u64 {
 }
 
 fn run(args: RunArgs) -> u8 {
+    let profile = match isocheck::profile::Profile::load(&args.suite) {
+        Ok(p) => std::sync::Arc::new(p),
+        Err(e) => return usage_error(e),
+    };
     let (factory, subject_name) = match (&args.subject, &args.adapter) {
         (_, Some(cmd)) => match isocheck::subject::adapter::adapter_factory(cmd) {
             Ok(f) => (f, format!("adapter:{cmd}")),
             Err(e) => return usage_error(e),
         },
-        (Some(name), None) => match registry::subject(name) {
+        (Some(name), None) => match registry::subject(name, profile.clone()) {
             Ok(f) => (f, name.clone()),
             Err(e) => return usage_error(e),
         },
@@ -142,6 +161,22 @@ fn run(args: RunArgs) -> u8 {
     };
     cfg.drive.op_timeout = Duration::from_secs(args.op_timeout);
     cfg.scenarios = args.scenarios.clone();
+    cfg.drive.profile = profile;
+    cfg.options.expect_persistence = args.expect_persistence;
+    cfg.options.plan_collision_threshold = args.plan_collision_threshold as f64;
+    cfg.options.max_evicted_files = args.max_evicted_files;
+    if args.suite != "pydantic-deep" {
+        cfg.replay_args.push(format!("--suite {}", args.suite));
+    }
+    if let Some(p) = args.expect_persistence {
+        cfg.replay_args.push(format!("--expect-persistence {}", if p == isocheck::subject::Persistence::Ephemeral { "ephemeral" } else { "persistent" }));
+    }
+    if args.plan_collision_threshold != 1 << 30 {
+        cfg.replay_args.push(format!("--plan-collision-threshold {}", args.plan_collision_threshold));
+    }
+    if let Some(n) = args.max_evicted_files {
+        cfg.replay_args.push(format!("--max-evicted-files {n}"));
+    }
     if let Some(u) = args.users {
         cfg.replay_args.push(format!("--users {u}"));
     }

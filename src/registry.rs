@@ -2,7 +2,9 @@
 
 use std::sync::Arc;
 
+use crate::backends::features::Naming;
 use crate::backends::local::LocalSubject;
+use crate::profile::Profile;
 use crate::backends::memory::StateSubject;
 use crate::fixtures;
 use crate::subject::SubjectFactory;
@@ -11,7 +13,7 @@ use crate::subject::SubjectFactory;
 pub struct SubjectEntry {
     pub name: &'static str,
     pub description: &'static str,
-    pub make: fn() -> Arc<dyn SubjectFactory>,
+    pub make: fn(Arc<Profile>) -> Arc<dyn SubjectFactory>,
 }
 
 /// Every built-in subject: the references first, then the fixtures.
@@ -20,12 +22,12 @@ pub fn subjects() -> Vec<SubjectEntry> {
         SubjectEntry {
             name: "state",
             description: "fresh in-memory backend, checkpoint store and history per session (Pattern A)",
-            make: || Arc::new(StateSubject),
+            make: |p| Arc::new(StateSubject::new(p, Naming::default())),
         },
         SubjectEntry {
             name: "local",
             description: "per-user directory under a temp root, file checkpoint store per user (Pattern B, safe id mapping)",
-            make: || Arc::new(LocalSubject),
+            make: |p| Arc::new(LocalSubject::new(p, Naming::default())),
         },
     ];
     v.extend(fixtures::all());
@@ -33,10 +35,10 @@ pub fn subjects() -> Vec<SubjectEntry> {
 }
 
 /// Looks a subject up by name; the error names the accepted values.
-pub fn subject(name: &str) -> Result<Arc<dyn SubjectFactory>, String> {
+pub fn subject(name: &str, profile: Arc<Profile>) -> Result<Arc<dyn SubjectFactory>, String> {
     let all = subjects();
     match all.iter().find(|s| s.name == name) {
-        Some(s) => Ok((s.make)()),
+        Some(s) => Ok((s.make)(profile)),
         None => Err(format!(
             "unknown subject '{name}' (accepted: {})",
             all.iter().map(|s| s.name).collect::<Vec<_>>().join(", ")

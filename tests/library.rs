@@ -45,7 +45,7 @@ impl SubjectFactory for CaseFoldedHistories {
 fn a_correct_backend_passes() {
     let mut cfg = RunConfig::new("state", 3);
     cfg.cases = 64;
-    run(Arc::new(StateSubject), &check::families(), &cfg).assert_isolated();
+    run(Arc::new(StateSubject::default()), &check::families(), &cfg).assert_isolated();
 }
 
 #[test]

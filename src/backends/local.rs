@@ -13,13 +13,16 @@
 use std::fs;
 use std::io::{ErrorKind, Write};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use async_trait::async_trait;
 use sha2::{Digest, Sha256};
 
 use super::common::{self, GrepQuery};
+use super::features::{reference_caps, Naming, ReferenceFeatures, Salts, Seeds};
 use super::memory::checkpoint_ops;
+use crate::profile::Profile;
 use crate::subject::*;
 
 /// Injective, filesystem-safe directory name for a user id: `u-` and the
@@ -364,10 +367,27 @@ impl TempRoot {
 }
 
 /// The `local` subject: Pattern B with a safe user-to-directory mapping.
-pub struct LocalSubject;
+/// Sessions of the same user share its directories, so state persists.
+#[derive(Default)]
+pub struct LocalSubject {
+    pub profile: Arc<Profile>,
+    pub naming: Naming,
+    salts: Salts,
+}
+
+impl LocalSubject {
+    pub fn new(profile: Arc<Profile>, naming: Naming) -> Self {
+        Self { profile, naming, salts: Salts::default() }
+    }
+}
 
 struct LocalTenancy {
     root: TempRoot,
+    profile: Arc<Profile>,
+    naming: Naming,
+    salt: u64,
+    opens: AtomicU64,
+    seeds: Seeds,
 }
 
 #[async_trait]
@@ -378,27 +398,37 @@ impl Tenancy for LocalTenancy {
         }
         let name = user_dir_name(user);
         let base = self.root.path();
+        let backend: Arc<dyn Backend> = Arc::new(LocalBackend::new(base.join("workspaces").join(&name))?);
+        self.seeds.apply(backend.as_ref()).await?;
+        let n = self.opens.fetch_add(1, Ordering::Relaxed);
+        let salt = format!("local:{}:{n}:{user}", self.salt);
         Ok(Session {
-            backend: Arc::new(LocalBackend::new(base.join("workspaces").join(&name))?),
-            checkpoints: Some(Arc::new(FileCheckpointStore::new(
-                base.join("checkpoints").join(&name),
-            )?)),
-            history: Some(Arc::new(FileHistory::new(
-                base.join("histories").join(format!("{name}.jsonl")),
-            ))),
-            features: None,
+            features: Some(Arc::new(ReferenceFeatures::new(backend.clone(), self.profile.clone(), self.naming, salt))),
+            backend,
+            checkpoints: Some(Arc::new(FileCheckpointStore::new(base.join("checkpoints").join(&name))?)),
+            history: Some(Arc::new(FileHistory::new(base.join("histories").join(format!("{name}.jsonl"))))),
         })
+    }
+
+    async fn seed_context(&self, path: &str, content: &str) -> SubjectResult<()> {
+        self.seeds.add(path, content);
+        Ok(())
     }
 }
 
 #[async_trait]
 impl SubjectFactory for LocalSubject {
     fn capabilities(&self) -> Capabilities {
-        Capabilities::stores()
+        reference_caps(Persistence::Persistent)
     }
     async fn create(&self) -> SubjectResult<Box<dyn Tenancy>> {
         Ok(Box::new(LocalTenancy {
             root: TempRoot::new("isocheck-local-")?,
+            profile: self.profile.clone(),
+            naming: self.naming,
+            salt: self.salts.next(),
+            opens: AtomicU64::new(0),
+            seeds: Seeds::default(),
         }))
     }
 }

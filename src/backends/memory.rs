@@ -4,11 +4,14 @@
 //! session, so nothing is shared and nothing persists).
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 
 use super::common::{self, GrepQuery};
+use super::features::{reference_caps, Naming, ReferenceFeatures, Salts, Seeds};
+use crate::profile::Profile;
 use crate::subject::*;
 
 /// A file tree held in memory (pydantic-ai-backends' `StateBackend`).
@@ -233,23 +236,58 @@ pub fn fresh_session() -> Session {
 }
 
 /// The `state` subject: Pattern A, a fresh in-memory set per session.
-pub struct StateSubject;
+/// Memory, plans and evicted results are named by [`ReferenceFeatures`];
+/// context files are copied into every new session.
+#[derive(Default)]
+pub struct StateSubject {
+    pub profile: Arc<Profile>,
+    pub naming: Naming,
+    salts: Salts,
+}
 
-struct StateTenancy;
+impl StateSubject {
+    pub fn new(profile: Arc<Profile>, naming: Naming) -> Self {
+        Self { profile, naming, salts: Salts::default() }
+    }
+}
+
+struct StateTenancy {
+    profile: Arc<Profile>,
+    naming: Naming,
+    salt: u64,
+    opens: AtomicU64,
+    seeds: Seeds,
+}
 
 #[async_trait]
 impl Tenancy for StateTenancy {
-    async fn open(&self, _user: &str) -> SubjectResult<Session> {
-        Ok(fresh_session())
+    async fn open(&self, user: &str) -> SubjectResult<Session> {
+        let mut s = fresh_session();
+        let n = self.opens.fetch_add(1, Ordering::Relaxed);
+        let salt = format!("state:{}:{n}:{user}", self.salt);
+        s.features = Some(Arc::new(ReferenceFeatures::new(s.backend.clone(), self.profile.clone(), self.naming, salt)));
+        self.seeds.apply(s.backend.as_ref()).await?;
+        Ok(s)
+    }
+
+    async fn seed_context(&self, path: &str, content: &str) -> SubjectResult<()> {
+        self.seeds.add(path, content);
+        Ok(())
     }
 }
 
 #[async_trait]
 impl SubjectFactory for StateSubject {
     fn capabilities(&self) -> Capabilities {
-        Capabilities::stores()
+        reference_caps(Persistence::Ephemeral)
     }
     async fn create(&self) -> SubjectResult<Box<dyn Tenancy>> {
-        Ok(Box::new(StateTenancy))
+        Ok(Box::new(StateTenancy {
+            profile: self.profile.clone(),
+            naming: self.naming,
+            salt: self.salts.next(),
+            opens: AtomicU64::new(0),
+            seeds: Seeds::default(),
+        }))
     }
 }

@@ -7,5 +7,6 @@
 //!   store per user (Pattern B), subject `local`.
 
 pub mod common;
+pub mod features;
 pub mod local;
 pub mod memory;

@@ -13,7 +13,7 @@ use proptest::strategy::BoxedStrategy;
 
 use crate::drive::History;
 use crate::gen::{GenConfig, Scenario};
-use crate::subject::Capabilities;
+use crate::subject::{Capabilities, Persistence};
 pub use oracle::{Coverage, Violation};
 
 /// A scenario family.
@@ -29,9 +29,33 @@ pub trait Family: Send + Sync {
     /// The cases.
     fn strategy(&self, cfg: &GenConfig) -> BoxedStrategy<Scenario>;
     /// Judges one history (the shared oracle unless a family adds checks).
-    fn check(&self, h: &History, out: &mut Vec<Violation>, cov: &mut Coverage) {
+    fn check(&self, h: &History, _ctx: &CheckCtx, out: &mut Vec<Violation>, cov: &mut Coverage) {
         oracle::judge(h, out, cov);
     }
+}
+
+/// Thresholds and expectations of a run that families judge against.
+#[derive(Clone, Debug)]
+pub struct CheckOptions {
+    /// `--expect-persistence` (else the subject's declared pattern).
+    pub expect_persistence: Option<Persistence>,
+    /// Plans per slug at which a collision must not yet reach 50%.
+    pub plan_collision_threshold: f64,
+    /// Evicted results a user may leave behind.
+    pub max_evicted_files: Option<usize>,
+}
+
+impl Default for CheckOptions {
+    fn default() -> Self {
+        Self { expect_persistence: None, plan_collision_threshold: (1u64 << 30) as f64, max_evicted_files: None }
+    }
+}
+
+/// What a family's check may consult besides the history.
+pub struct CheckCtx<'a> {
+    pub options: &'a CheckOptions,
+    pub caps: &'a Capabilities,
+    pub profile: &'a crate::profile::Profile,
 }
 
 /// Every family, in the order they run and are listed.

@@ -86,6 +86,8 @@ struct UserModel {
     checkpoints: Vec<(String, String, usize)>,
     /// own history messages' canaries
     history: Vec<(String, usize)>,
+    /// agent -> (canary of the last own save_memory, entry)
+    memory: HashMap<String, (String, usize)>,
 }
 
 #[derive(Default)]
@@ -152,6 +154,16 @@ pub fn judge(h: &History, out: &mut Vec<Violation>, cov: &mut Coverage) {
         users: (0..n).map(|_| UserModel::default()).collect(),
         ..Default::default()
     };
+    // Context files are seeded by the tenancy, not by a user: their canaries
+    // belong to nobody (never a leak), and every user must be able to read them.
+    for (path, content) in &h.plan.seeds {
+        for tok in canary::scan(content) {
+            st.tokens.insert(tok.to_string(), Mark { user: SEED, step: 0, entry: usize::MAX });
+            for u in st.users.iter_mut() {
+                u.files.insert(normalize(path), (tok.to_string(), usize::MAX));
+            }
+        }
+    }
     let mut i = 0;
     while i < h.entries.len() {
         let step = h.entries[i].step;
@@ -207,7 +219,7 @@ fn judge_entry(
     for text in texts(obs) {
         for tok in canary::scan(text) {
             if let Some(m) = st.tokens.get(tok) {
-                if m.user != b && m.step < s {
+                if m.user != b && m.user != SEED && m.step < s {
                     out.push(v(
                         Kind::ContentLeak,
                         Some(m.user),
@@ -262,6 +274,7 @@ fn judge_entry(
                 .filter(|m| {
                     m.user != b
                         && m.step < s
+                        && m.user != SEED
                         && h.entries[m.entry].op.channel() == Channel::Checkpoints
                 })
                 .min_by_key(|m| m.entry);
@@ -331,6 +344,10 @@ fn check_missing(
             format!("count is {c}, but this user holds {}", me.checkpoints.len()),
             me.checkpoints[0].2,
         )),
+        (Op::ReadMemory { agent }, o) => me.memory.get(agent).and_then(|(tok, w)| match o {
+            Some(Obs::Text(t)) if t.contains(tok.as_str()) => None,
+            _ => Some((format!("the memory of agent {agent:?} no longer holds this user's last save"), *w)),
+        }),
         (Op::HistGet, Some(Obs::Messages(ms))) => me
             .history
             .iter()
@@ -341,8 +358,9 @@ fn check_missing(
     let Some((detail, written_at)) = lost else {
         return;
     };
-    let since = h.entries[written_at].step;
-    let path = e.op.path();
+    // usize::MAX marks a seeded context file (written before step 0).
+    let since = h.entries.get(written_at).map_or(0, |e| e.step);
+    let path = resource(&e.op);
     let hits = |m: &Mark, c: Channel, p: &Option<String>| {
         m.user != b && c == channel && (channel != Channel::Files || p == &path)
     };
@@ -353,7 +371,7 @@ fn check_missing(
         x.user != b
             && is_destructive(&x.op)
             && x.op.channel() == channel
-            && (channel != Channel::Files || x.op.path() == path)
+            && (channel != Channel::Files || resource(&x.op) == path)
     }) {
         return;
     }
@@ -367,7 +385,7 @@ fn check_missing(
         .or_else(|| st.destructive.iter().rev().find(|(m, c, p)| hits(m, *c, p)));
     let (kind, owner, cause) = match culprit {
         Some((m, _, _)) => (Kind::Interference, Some(m.user), Some(m.entry)),
-        None => (Kind::Integrity, None, Some(written_at)),
+        None => (Kind::Integrity, None, h.entries.get(written_at).map(|_| written_at)),
     };
     out.push(Violation {
         kind,
@@ -380,7 +398,21 @@ fn check_missing(
     });
 }
 
+/// The user that writes seeded context files.
+const SEED: usize = usize::MAX;
+
+/// A name for the logical resource an operation touches, for attributing
+/// a loss to another user's operation on the same resource.
+fn resource(op: &Op) -> Option<String> {
+    match op {
+        Op::SaveMemory { agent, .. } | Op::ReadMemory { agent } => Some(format!("memory:{agent}")),
+        Op::Evict { call_id, .. } => Some(format!("evicted:{call_id}")),
+        _ => op.path(),
+    }
+}
+
 fn is_destructive(op: &Op) -> bool {
+    op.is_feature_write() ||
     matches!(
         op,
         Op::Write { .. }
@@ -402,10 +434,13 @@ fn apply(st: &mut State, e: &Entry, idx: usize) {
     if let Some(tok) = e.op.token() {
         st.tokens.insert(tok.to_string(), mark);
     }
-    if let Some(p) =
-        e.op.path()
-            .filter(|_| matches!(e.op, Op::Write { .. } | Op::Edit { .. }))
-    {
+    // Where the operation wrote: its path, or the path a feature operation returned.
+    let written = match (&e.op, &e.outcome) {
+        (Op::Write { .. } | Op::Edit { .. }, _) => e.op.path(),
+        (op, Ok(Obs::Path(p))) if op.is_feature_write() => Some(normalize(p)),
+        _ => None,
+    };
+    if let Some(p) = written.clone() {
         for tok in canary::scan(&p) {
             st.path_tokens
                 .entry(tok.to_string())
@@ -415,7 +450,12 @@ fn apply(st: &mut State, e: &Entry, idx: usize) {
         st.paths.entry(p.clone()).or_default().push(mark);
     }
     if is_destructive(&e.op) {
-        st.destructive.push((mark, e.op.channel(), e.op.path()));
+        st.destructive.push((mark, e.op.channel(), resource(&e.op).or(written.clone())));
+        if let (Some(r), Some(p)) = (resource(&e.op), written.clone()) {
+            if r != p {
+                st.destructive.push((mark, e.op.channel(), Some(p)));
+            }
+        }
     }
     // An operation that returned an error is taken to have had no effect
     // (non-fatal errors are definite answers; crashes and timeouts end the case).
@@ -423,12 +463,18 @@ fn apply(st: &mut State, e: &Entry, idx: usize) {
         return;
     }
     let me = &mut st.users[e.user];
+    if let (Some(p), Some(tok)) = (written, e.op.token()) {
+        me.files.insert(p, (tok.to_string(), idx));
+    }
     match (&e.op, e.outcome.as_ref().ok()) {
-        (Op::Write { path, .. }, _) | (Op::Edit { path, .. }, _) => {
+        (Op::SaveMemory { agent, .. }, _) => {
             if let Some(tok) = e.op.token() {
-                me.files.insert(normalize(path), (tok.to_string(), idx));
+                me.memory.insert(agent.clone(), (tok.to_string(), idx));
             }
         }
+        // A new session: what it should still hold depends on the
+        // persistence pattern, which the persistence family judges.
+        (Op::Reopen, _) => *me = UserModel::default(),
         (Op::CkSave { checkpoint }, _) => {
             me.checkpoints.retain(|c| c.0 != checkpoint.id);
             me.checkpoints
