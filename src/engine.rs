@@ -99,7 +99,7 @@ impl Engine<'_> {
         scn: &Scenario,
         minter: &mut Minter,
     ) -> Result<Eval, Fatal> {
-        let plan = materialize(scn, minter);
+        let plan = materialize(scn, minter, &self.cfg.drive.profile);
         let factory = self.factory.clone();
         let drive_cfg = self.cfg.drive.clone();
         let history = self.rt.block_on(async move {
@@ -117,7 +117,14 @@ impl Engine<'_> {
         self.summary.subject_errors += history
             .entries
             .iter()
-            .filter(|e| matches!(&e.outcome, Err(err) if !matches!(err, SubjectError::NotFound(_))))
+            .filter(|e| match &e.outcome {
+                // Not-found answers, and edits whose text is absent, are
+                // expected answers of a working subject.
+                Err(SubjectError::NotFound(_)) => false,
+                Err(SubjectError::Failed(_)) => !matches!(e.op, crate::gen::Op::Edit { .. }),
+                Err(_) => true,
+                Ok(_) => false,
+            })
             .count();
         for (u, r) in history.refused.iter().enumerate() {
             if let Some(err) = r {
@@ -130,7 +137,11 @@ impl Engine<'_> {
         }
         let mut violations = Vec::new();
         let mut coverage = Coverage::default();
-        let ctx = CheckCtx { options: &self.cfg.options, caps: &self.caps, profile: &self.cfg.drive.profile };
+        let ctx = CheckCtx {
+            options: &self.cfg.options,
+            caps: &self.caps,
+            profile: &self.cfg.drive.profile,
+        };
         fam.check(&history, &ctx, &mut violations, &mut coverage);
         Ok(Eval {
             history,
@@ -425,7 +436,7 @@ pub fn run(
             });
             continue;
         }
-        if let Err(reason) = fam.applicable(&caps) {
+        if let Err(reason) = fam.applicable(&caps, &cfg.options) {
             scenarios.push(ScenarioResult {
                 name: fam.name().into(),
                 status: "not-tested".into(),

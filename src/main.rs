@@ -169,10 +169,20 @@ fn run(args: RunArgs) -> u8 {
         cfg.replay_args.push(format!("--suite {}", args.suite));
     }
     if let Some(p) = args.expect_persistence {
-        cfg.replay_args.push(format!("--expect-persistence {}", if p == isocheck::subject::Persistence::Ephemeral { "ephemeral" } else { "persistent" }));
+        cfg.replay_args.push(format!(
+            "--expect-persistence {}",
+            if p == isocheck::subject::Persistence::Ephemeral {
+                "ephemeral"
+            } else {
+                "persistent"
+            }
+        ));
     }
     if args.plan_collision_threshold != 1 << 30 {
-        cfg.replay_args.push(format!("--plan-collision-threshold {}", args.plan_collision_threshold));
+        cfg.replay_args.push(format!(
+            "--plan-collision-threshold {}",
+            args.plan_collision_threshold
+        ));
     }
     if let Some(n) = args.max_evicted_files {
         cfg.replay_args.push(format!("--max-evicted-files {n}"));

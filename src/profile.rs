@@ -6,7 +6,10 @@ use serde::Deserialize;
 
 /// The profiles shipped in `suites/`, by name.
 pub const BUILTIN: [(&str, &str); 2] = [
-    ("pydantic-deep", include_str!("../suites/pydantic-deep.toml")),
+    (
+        "pydantic-deep",
+        include_str!("../suites/pydantic-deep.toml"),
+    ),
     ("deepagents", include_str!("../suites/deepagents.toml")),
 ];
 
@@ -45,7 +48,10 @@ impl Default for Profile {
 
 impl Profile {
     pub fn builtin(name: &str) -> Option<Profile> {
-        BUILTIN.iter().find(|(n, _)| *n == name).map(|(_, t)| toml::from_str(t).expect("built-in profiles parse"))
+        BUILTIN
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, t)| toml::from_str(t).expect("built-in profiles parse"))
     }
 
     /// A built-in name or the path of a TOML file; the error is one line.
@@ -55,9 +61,17 @@ impl Profile {
         }
         let names: Vec<&str> = BUILTIN.iter().map(|(n, _)| *n).collect();
         let text = std::fs::read_to_string(spec).map_err(|e| {
-            format!("unknown suite '{spec}' (accepted: {} or the path of a TOML profile): {e}", names.join(", "))
+            format!(
+                "unknown suite '{spec}' (accepted: {} or the path of a TOML profile): {e}",
+                names.join(", ")
+            )
         })?;
-        toml::from_str(&text).map_err(|e| format!("suite file {spec} is invalid: {}", e.to_string().replace('\n', " ")))
+        toml::from_str(&text).map_err(|e| {
+            format!(
+                "suite file {spec} is invalid: {}",
+                e.to_string().replace('\n', " ")
+            )
+        })
     }
 
     pub fn memory_path(&self, agent: &str) -> String {
@@ -74,7 +88,12 @@ impl Profile {
 
     /// The directory plans are saved in (the template up to its last `/`).
     pub fn plan_dir(&self) -> &str {
-        self.paths.plan.rsplit_once('/').map(|(d, _)| d).filter(|d| !d.is_empty()).unwrap_or("/")
+        self.paths
+            .plan
+            .rsplit_once('/')
+            .map(|(d, _)| d)
+            .filter(|d| !d.is_empty())
+            .unwrap_or("/")
     }
 }
 
@@ -109,7 +128,9 @@ mod tests {
         assert_eq!(p.plan_path("fix-bug", "ab12"), "/plans/fix-bug-ab12.md");
         assert_eq!(p.plan_dir(), "/plans");
         assert!(Profile::load("deepagents").is_ok());
-        assert!(Profile::load("nope").unwrap_err().contains("accepted: pydantic-deep, deepagents"));
+        assert!(Profile::load("nope")
+            .unwrap_err()
+            .contains("accepted: pydantic-deep, deepagents"));
     }
 
     #[test]

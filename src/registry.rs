@@ -4,9 +4,9 @@ use std::sync::Arc;
 
 use crate::backends::features::Naming;
 use crate::backends::local::LocalSubject;
-use crate::profile::Profile;
 use crate::backends::memory::StateSubject;
 use crate::fixtures;
+use crate::profile::Profile;
 use crate::subject::SubjectFactory;
 
 /// A named subject.

@@ -31,7 +31,10 @@ pub struct Naming {
 
 impl Default for Naming {
     fn default() -> Self {
-        Naming { plan_id_len: 32, sanitize_only: false }
+        Naming {
+            plan_id_len: 32,
+            sanitize_only: false,
+        }
     }
 }
 
@@ -39,7 +42,9 @@ impl Default for Naming {
 pub fn encode_segment(name: &str) -> String {
     let plain = !name.is_empty()
         && name.len() <= 64
-        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
     if plain {
         name.to_string()
     } else {
@@ -49,7 +54,15 @@ pub fn encode_segment(name: &str) -> String {
 
 /// Replaces every character outside `[A-Za-z0-9_-]` with `_` (not injective).
 pub fn sanitize(name: &str) -> String {
-    name.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '_' }).collect()
+    name.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
 }
 
 /// Counter shared by all tenancies of a factory: gives each a distinct salt.
@@ -71,8 +84,19 @@ pub struct ReferenceFeatures {
 }
 
 impl ReferenceFeatures {
-    pub fn new(backend: Arc<dyn Backend>, profile: Arc<Profile>, naming: Naming, salt: String) -> Self {
-        Self { backend, profile, naming, salt, counter: AtomicU64::new(0) }
+    pub fn new(
+        backend: Arc<dyn Backend>,
+        profile: Arc<Profile>,
+        naming: Naming,
+        salt: String,
+    ) -> Self {
+        Self {
+            backend,
+            profile,
+            naming,
+            salt,
+            counter: AtomicU64::new(0),
+        }
     }
 
     fn next_id(&self) -> String {
@@ -91,7 +115,11 @@ impl Features for ReferenceFeatures {
     }
 
     async fn read_memory(&self, agent: &str) -> SubjectResult<Option<String>> {
-        match self.backend.read_bytes(&self.profile.memory_path(&encode_segment(agent))).await {
+        match self
+            .backend
+            .read_bytes(&self.profile.memory_path(&encode_segment(agent)))
+            .await
+        {
             Ok(b) => Ok(Some(String::from_utf8_lossy(&b).into_owned())),
             Err(SubjectError::NotFound(_)) => Ok(None),
             Err(e) => Err(e),
@@ -105,7 +133,14 @@ impl Features for ReferenceFeatures {
     }
 
     async fn evict(&self, call_id: &str, content: &str) -> SubjectResult<String> {
-        let name = if self.naming.sanitize_only { sanitize(call_id) } else { encode_segment(call_id) };
+        // Tool-call ids repeat across sessions (`call_0`): the session's own
+        // id keeps an old session's result from being overwritten.
+        let name = if self.naming.sanitize_only {
+            sanitize(call_id)
+        } else {
+            let session = hex::encode(Sha256::digest(self.salt.as_bytes()));
+            format!("{}~{}", &session[..12], encode_segment(call_id))
+        };
         let path = self.profile.evicted_path(&name);
         self.backend.write(&path, content).await?;
         Ok(path)
@@ -118,7 +153,10 @@ pub struct Seeds(std::sync::Mutex<Vec<(String, String)>>);
 
 impl Seeds {
     pub fn add(&self, path: &str, content: &str) {
-        self.0.lock().unwrap_or_else(|e| e.into_inner()).push((path.to_string(), content.to_string()));
+        self.0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push((path.to_string(), content.to_string()));
     }
 
     /// Writes every seed the backend does not hold yet.
@@ -136,7 +174,12 @@ impl Seeds {
 /// The capabilities of a reference-like subject.
 pub fn reference_caps(persistence: Persistence) -> Capabilities {
     Capabilities {
-        features: FeatureCaps { memory: true, plans: true, eviction: true, context: true },
+        features: FeatureCaps {
+            memory: true,
+            plans: true,
+            eviction: true,
+            context: true,
+        },
         persistence: Some(persistence),
         ..Capabilities::stores()
     }
@@ -148,10 +191,14 @@ mod tests {
 
     #[test]
     fn segments_are_injective_and_safe() {
-        let names = ["main", "a/b", "..", ".", "a_b", "A", "a", "", "a.b", "%6162", "ab"];
+        let names = [
+            "main", "a/b", "..", ".", "a_b", "A", "a", "", "a.b", "%6162", "ab",
+        ];
         let enc: std::collections::HashSet<_> = names.iter().map(|n| encode_segment(n)).collect();
         assert_eq!(enc.len(), names.len());
-        assert!(enc.iter().all(|e| !e.contains('/') && e != "." && e != ".."));
+        assert!(enc
+            .iter()
+            .all(|e| !e.contains('/') && e != "." && e != ".."));
         assert_eq!(sanitize("a.b"), sanitize("a/b"));
     }
 }

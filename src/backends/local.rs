@@ -377,7 +377,11 @@ pub struct LocalSubject {
 
 impl LocalSubject {
     pub fn new(profile: Arc<Profile>, naming: Naming) -> Self {
-        Self { profile, naming, salts: Salts::default() }
+        Self {
+            profile,
+            naming,
+            salts: Salts::default(),
+        }
     }
 }
 
@@ -398,15 +402,25 @@ impl Tenancy for LocalTenancy {
         }
         let name = user_dir_name(user);
         let base = self.root.path();
-        let backend: Arc<dyn Backend> = Arc::new(LocalBackend::new(base.join("workspaces").join(&name))?);
+        let backend: Arc<dyn Backend> =
+            Arc::new(LocalBackend::new(base.join("workspaces").join(&name))?);
         self.seeds.apply(backend.as_ref()).await?;
         let n = self.opens.fetch_add(1, Ordering::Relaxed);
         let salt = format!("local:{}:{n}:{user}", self.salt);
         Ok(Session {
-            features: Some(Arc::new(ReferenceFeatures::new(backend.clone(), self.profile.clone(), self.naming, salt))),
+            features: Some(Arc::new(ReferenceFeatures::new(
+                backend.clone(),
+                self.profile.clone(),
+                self.naming,
+                salt,
+            ))),
             backend,
-            checkpoints: Some(Arc::new(FileCheckpointStore::new(base.join("checkpoints").join(&name))?)),
-            history: Some(Arc::new(FileHistory::new(base.join("histories").join(format!("{name}.jsonl"))))),
+            checkpoints: Some(Arc::new(FileCheckpointStore::new(
+                base.join("checkpoints").join(&name),
+            )?)),
+            history: Some(Arc::new(FileHistory::new(
+                base.join("histories").join(format!("{name}.jsonl")),
+            ))),
         })
     }
 

@@ -247,7 +247,11 @@ pub struct StateSubject {
 
 impl StateSubject {
     pub fn new(profile: Arc<Profile>, naming: Naming) -> Self {
-        Self { profile, naming, salts: Salts::default() }
+        Self {
+            profile,
+            naming,
+            salts: Salts::default(),
+        }
     }
 }
 
@@ -265,7 +269,12 @@ impl Tenancy for StateTenancy {
         let mut s = fresh_session();
         let n = self.opens.fetch_add(1, Ordering::Relaxed);
         let salt = format!("state:{}:{n}:{user}", self.salt);
-        s.features = Some(Arc::new(ReferenceFeatures::new(s.backend.clone(), self.profile.clone(), self.naming, salt)));
+        s.features = Some(Arc::new(ReferenceFeatures::new(
+            s.backend.clone(),
+            self.profile.clone(),
+            self.naming,
+            salt,
+        )));
         self.seeds.apply(s.backend.as_ref()).await?;
         Ok(s)
     }

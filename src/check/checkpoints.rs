@@ -34,12 +34,8 @@ impl Family for Checkpoints {
     fn items(&self) -> &'static [&'static str] {
         &["C2"]
     }
-    fn applicable(&self, caps: &Capabilities) -> Result<(), String> {
-        if caps.checkpoints {
-            Ok(())
-        } else {
-            Err("the subject has no checkpoint store".into())
-        }
+    fn applicable(&self, caps: &Capabilities, _: &super::CheckOptions) -> Result<(), String> {
+        super::needs(caps.checkpoints, "the subject has no checkpoint store")
     }
     fn strategy(&self, cfg: &GenConfig) -> BoxedStrategy<Scenario> {
         gen::scenario(cfg, gen::checkpoint_ops())

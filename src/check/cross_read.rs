@@ -36,12 +36,8 @@ impl Family for CrossRead {
     fn items(&self) -> &'static [&'static str] {
         &["C1"]
     }
-    fn applicable(&self, caps: &Capabilities) -> Result<(), String> {
-        if caps.files {
-            Ok(())
-        } else {
-            Err("the subject offers no file backend".into())
-        }
+    fn applicable(&self, caps: &Capabilities, _: &super::CheckOptions) -> Result<(), String> {
+        super::needs(caps.files, "the subject offers no file backend")
     }
     fn strategy(&self, cfg: &GenConfig) -> BoxedStrategy<Scenario> {
         gen::scenario(cfg, gen::file_ops())

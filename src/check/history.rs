@@ -30,12 +30,8 @@ impl Family for HistoryFamily {
     fn items(&self) -> &'static [&'static str] {
         &["C3"]
     }
-    fn applicable(&self, caps: &Capabilities) -> Result<(), String> {
-        if caps.history {
-            Ok(())
-        } else {
-            Err("the subject has no message-history store".into())
-        }
+    fn applicable(&self, caps: &Capabilities, _: &super::CheckOptions) -> Result<(), String> {
+        super::needs(caps.history, "the subject has no message-history store")
     }
     fn strategy(&self, cfg: &GenConfig) -> BoxedStrategy<Scenario> {
         gen::scenario(cfg, gen::history_ops())

@@ -6,8 +6,16 @@
 pub mod oracle;
 
 mod checkpoints;
+mod concurrent_writes;
+mod context_files;
 mod cross_read;
+mod eviction_accumulation;
+mod execute_escape;
 mod history;
+mod hostile_user_ids;
+mod memory_collision;
+mod persistence;
+mod plan_uniqueness;
 
 use proptest::strategy::BoxedStrategy;
 
@@ -25,7 +33,7 @@ pub trait Family: Send + Sync {
     /// Checklist items it can fail.
     fn items(&self) -> &'static [&'static str];
     /// `Err(reason)` when the subject lacks what the family needs.
-    fn applicable(&self, caps: &Capabilities) -> Result<(), String>;
+    fn applicable(&self, caps: &Capabilities, options: &CheckOptions) -> Result<(), String>;
     /// The cases.
     fn strategy(&self, cfg: &GenConfig) -> BoxedStrategy<Scenario>;
     /// Judges one history (the shared oracle unless a family adds checks).
@@ -47,7 +55,11 @@ pub struct CheckOptions {
 
 impl Default for CheckOptions {
     fn default() -> Self {
-        Self { expect_persistence: None, plan_collision_threshold: (1u64 << 30) as f64, max_evicted_files: None }
+        Self {
+            expect_persistence: None,
+            plan_collision_threshold: (1u64 << 30) as f64,
+            max_evicted_files: None,
+        }
     }
 }
 
@@ -62,9 +74,26 @@ pub struct CheckCtx<'a> {
 pub fn families() -> Vec<&'static dyn Family> {
     vec![
         &cross_read::CrossRead,
+        &concurrent_writes::ConcurrentWrites,
+        &memory_collision::MemoryCollision,
+        &plan_uniqueness::PlanUniqueness,
+        &eviction_accumulation::EvictionAccumulation,
+        &context_files::ContextFiles,
         &checkpoints::Checkpoints,
         &history::HistoryFamily,
+        &hostile_user_ids::HostileUserIds,
+        &persistence::PersistenceFamily,
+        &execute_escape::ExecuteEscape,
     ]
+}
+
+/// `Ok(())` if `ok`, else the reason.
+pub(crate) fn needs(ok: bool, reason: &str) -> Result<(), String> {
+    if ok {
+        Ok(())
+    } else {
+        Err(reason.to_string())
+    }
 }
 
 pub fn family(name: &str) -> Option<&'static dyn Family> {

@@ -44,10 +44,27 @@ pub struct Violation {
 }
 
 impl Violation {
+    /// A violation found by a family's own check at history entry `entry`.
+    pub fn at(h: &History, entry: usize, kind: Kind, owner: Option<usize>, detail: String) -> Self {
+        let e = &h.entries[entry];
+        Violation {
+            kind,
+            channel: e.op.channel(),
+            entry,
+            observer: e.user,
+            owner,
+            cause: None,
+            detail,
+        }
+    }
+
     /// Checklist item: the channel's item, or X1 for integrity.
     pub fn checklist(&self) -> &'static str {
         match (self.kind, self.channel) {
             (Kind::Integrity, _) => "X1",
+            (Kind::Collision, _) => "X2",
+            (Kind::Accumulation, _) => "X3",
+            (Kind::Persistence, _) => "C4",
             (_, Channel::Files) => "C1",
             (_, Channel::Checkpoints) => "C2",
             (_, Channel::History) => "C3",
@@ -59,7 +76,8 @@ impl Violation {
         match self.kind {
             Kind::ContentLeak => Severity::Critical,
             Kind::ExistenceLeak | Kind::Interference => Severity::High,
-            Kind::Integrity => Severity::Medium,
+            Kind::Integrity | Kind::Collision | Kind::Persistence => Severity::Medium,
+            Kind::Accumulation => Severity::Low,
         }
     }
 }
@@ -86,8 +104,11 @@ struct UserModel {
     checkpoints: Vec<(String, String, usize)>,
     /// own history messages' canaries
     history: Vec<(String, usize)>,
-    /// agent -> (canary of the last own save_memory, entry)
-    memory: HashMap<String, (String, usize)>,
+    /// agent -> (canary of the last own save_memory, entry, path written)
+    memory: HashMap<String, (String, usize, String)>,
+    /// Checkpoints held before the session was reopened: they may or may
+    /// not have survived, depending on the persistence pattern.
+    checkpoints_before: usize,
 }
 
 #[derive(Default)]
@@ -158,9 +179,17 @@ pub fn judge(h: &History, out: &mut Vec<Violation>, cov: &mut Coverage) {
     // belong to nobody (never a leak), and every user must be able to read them.
     for (path, content) in &h.plan.seeds {
         for tok in canary::scan(content) {
-            st.tokens.insert(tok.to_string(), Mark { user: SEED, step: 0, entry: usize::MAX });
+            st.tokens.insert(
+                tok.to_string(),
+                Mark {
+                    user: SEED,
+                    step: 0,
+                    entry: usize::MAX,
+                },
+            );
             for u in st.users.iter_mut() {
-                u.files.insert(normalize(path), (tok.to_string(), usize::MAX));
+                u.files
+                    .insert(normalize(path), (tok.to_string(), usize::MAX));
             }
         }
     }
@@ -249,7 +278,7 @@ fn judge_entry(
                 }
             }
         }
-        if !flagged && !is_dir {
+        if !flagged && !is_dir && !h.plan.seeds.iter().any(|(sp, _)| normalize(sp) == p) {
             if let Some(ws) = st.paths.get(&p) {
                 if ws.iter().all(|w| w.user != b) {
                     if let Some(w) = ws.iter().find(|w| w.step < s) {
@@ -264,10 +293,23 @@ fn judge_entry(
             }
         }
     }
+    // Command output naming another user's files.
+    if let Obs::Exec(r) = obs {
+        for tok in canary::scan(&r.output) {
+            if let Some(ws) = st.path_tokens.get(tok) {
+                if ws.iter().all(|w| w.user != b) {
+                    if let Some(w) = ws.iter().find(|w| w.step < s) {
+                        let detail = format!("output names another user's file ({tok})");
+                        out.push(v(Kind::ExistenceLeak, Some(w.user), Some(w.entry), detail));
+                    }
+                }
+            }
+        }
+    }
     // Checkpoint count above the user's own.
     let me = &st.users[b];
     if let (Op::CkCount, Obs::Count(c)) = (&e.op, obs) {
-        if *c > me.checkpoints.len() {
+        if *c > me.checkpoints.len() + me.checkpoints_before {
             let other = st
                 .tokens
                 .values()
@@ -344,9 +386,12 @@ fn check_missing(
             format!("count is {c}, but this user holds {}", me.checkpoints.len()),
             me.checkpoints[0].2,
         )),
-        (Op::ReadMemory { agent }, o) => me.memory.get(agent).and_then(|(tok, w)| match o {
+        (Op::ReadMemory { agent }, o) => me.memory.get(agent).and_then(|(tok, w, _)| match o {
             Some(Obs::Text(t)) if t.contains(tok.as_str()) => None,
-            _ => Some((format!("the memory of agent {agent:?} no longer holds this user's last save"), *w)),
+            _ => Some((
+                format!("the memory of agent {agent:?} no longer holds this user's last save"),
+                *w,
+            )),
         }),
         (Op::HistGet, Some(Obs::Messages(ms))) => me
             .history
@@ -385,7 +430,11 @@ fn check_missing(
         .or_else(|| st.destructive.iter().rev().find(|(m, c, p)| hits(m, *c, p)));
     let (kind, owner, cause) = match culprit {
         Some((m, _, _)) => (Kind::Interference, Some(m.user), Some(m.entry)),
-        None => (Kind::Integrity, None, h.entries.get(written_at).map(|_| written_at)),
+        None => (
+            Kind::Integrity,
+            None,
+            h.entries.get(written_at).map(|_| written_at),
+        ),
     };
     out.push(Violation {
         kind,
@@ -412,16 +461,16 @@ fn resource(op: &Op) -> Option<String> {
 }
 
 fn is_destructive(op: &Op) -> bool {
-    op.is_feature_write() ||
-    matches!(
-        op,
-        Op::Write { .. }
-            | Op::Edit { .. }
-            | Op::CkSave { .. }
-            | Op::CkRemove { .. }
-            | Op::CkRemoveOldest
-            | Op::CkClear
-    )
+    op.is_feature_write()
+        || matches!(
+            op,
+            Op::Write { .. }
+                | Op::Edit { .. }
+                | Op::CkSave { .. }
+                | Op::CkRemove { .. }
+                | Op::CkRemoveOldest
+                | Op::CkClear
+        )
 }
 
 fn apply(st: &mut State, e: &Entry, idx: usize) {
@@ -450,7 +499,8 @@ fn apply(st: &mut State, e: &Entry, idx: usize) {
         st.paths.entry(p.clone()).or_default().push(mark);
     }
     if is_destructive(&e.op) {
-        st.destructive.push((mark, e.op.channel(), resource(&e.op).or(written.clone())));
+        st.destructive
+            .push((mark, e.op.channel(), resource(&e.op).or(written.clone())));
         if let (Some(r), Some(p)) = (resource(&e.op), written.clone()) {
             if r != p {
                 st.destructive.push((mark, e.op.channel(), Some(p)));
@@ -463,28 +513,44 @@ fn apply(st: &mut State, e: &Entry, idx: usize) {
         return;
     }
     let me = &mut st.users[e.user];
-    if let (Some(p), Some(tok)) = (written, e.op.token()) {
+    if let (Some(p), Some(tok)) = (written.clone(), e.op.token()) {
+        // Whatever was stored at this path before is superseded.
+        me.memory.retain(|_, m| m.2 != p);
         me.files.insert(p, (tok.to_string(), idx));
     }
     match (&e.op, e.outcome.as_ref().ok()) {
         (Op::SaveMemory { agent, .. }, _) => {
-            if let Some(tok) = e.op.token() {
-                me.memory.insert(agent.clone(), (tok.to_string(), idx));
+            if let (Some(tok), Some(p)) = (e.op.token(), written) {
+                me.memory.insert(agent.clone(), (tok.to_string(), idx, p));
             }
         }
         // A new session: what it should still hold depends on the
         // persistence pattern, which the persistence family judges.
-        (Op::Reopen, _) => *me = UserModel::default(),
+        (Op::Reopen, _) => {
+            let before = me.checkpoints_before + me.checkpoints.len();
+            *me = UserModel {
+                checkpoints_before: before,
+                ..UserModel::default()
+            };
+        }
         (Op::CkSave { checkpoint }, _) => {
             me.checkpoints.retain(|c| c.0 != checkpoint.id);
             me.checkpoints
                 .push((checkpoint.id.clone(), checkpoint.label.clone(), idx));
         }
         (Op::CkRemove { id }, Some(Obs::Bool(true))) => me.checkpoints.retain(|c| &c.0 != id),
-        (Op::CkRemoveOldest, Some(Obs::Bool(true))) if !me.checkpoints.is_empty() => {
-            me.checkpoints.remove(0);
+        (Op::CkRemoveOldest, Some(Obs::Bool(true))) => {
+            // The oldest may be one held before a reopen.
+            if me.checkpoints_before > 0 {
+                me.checkpoints_before -= 1;
+            } else if !me.checkpoints.is_empty() {
+                me.checkpoints.remove(0);
+            }
         }
-        (Op::CkClear, _) => me.checkpoints.clear(),
+        (Op::CkClear, _) => {
+            me.checkpoints.clear();
+            me.checkpoints_before = 0;
+        }
         (Op::HistAppend { .. }, _) => {
             if let Some(tok) = e.op.token() {
                 me.history.push((tok.to_string(), idx));

@@ -82,10 +82,17 @@ impl Default for DriveConfig {
 pub async fn exec(session: &Session, op: &Op, profile: &Profile) -> SubjectResult<Obs> {
     let b = &session.backend;
     let ck = || {
-        session.checkpoints.clone().ok_or_else(|| SubjectError::Unsupported("checkpoints".into()))
+        session
+            .checkpoints
+            .clone()
+            .ok_or_else(|| SubjectError::Unsupported("checkpoints".into()))
     };
-    let hist =
-        || session.history.clone().ok_or_else(|| SubjectError::Unsupported("history".into()));
+    let hist = || {
+        session
+            .history
+            .clone()
+            .ok_or_else(|| SubjectError::Unsupported("history".into()))
+    };
     let unsupported = |e: &SubjectError| matches!(e, SubjectError::Unsupported(_));
     Ok(match op {
         Op::Write { path, content } => b.write(path, content).await.map(|_| Obs::Unit)?,
@@ -152,7 +159,9 @@ pub async fn exec(session: &Session, op: &Op, profile: &Profile) -> SubjectResul
             Obs::Exec(b.execute(command, Some(Duration::from_secs(10))).await?)
         }
         Op::Reopen => {
-            return Err(SubjectError::Failed("reopen is performed by the driver".into()))
+            return Err(SubjectError::Failed(
+                "reopen is performed by the driver".into(),
+            ))
         }
     })
 }
@@ -185,7 +194,11 @@ pub async fn drive(
     for (path, content) in &plan.seeds {
         match tokio::time::timeout(limit, tenancy.seed_context(path, content)).await {
             Ok(Ok(())) => {}
-            Ok(Err(e)) => return Err(Fatal(format!("seeding the context file {path} failed: {e}"))),
+            Ok(Err(e)) => {
+                return Err(Fatal(format!(
+                    "seeding the context file {path} failed: {e}"
+                )))
+            }
             Err(_) => return Err(Fatal(format!("seeding {path} took longer than {limit:?}"))),
         }
     }
@@ -208,9 +221,7 @@ pub async fn drive(
         let (u, r) = joined(r)?;
         match r {
             Ok(s) => sessions[u] = Some(s),
-            Err(e) if e.is_fatal() => {
-                return Err(Fatal(format!("opening a session failed: {e}")))
-            }
+            Err(e) if e.is_fatal() => return Err(Fatal(format!("opening a session failed: {e}"))),
             Err(e) => refused[u] = Some(e),
         }
     }
@@ -219,7 +230,9 @@ pub async fn drive(
     for (s, step) in plan.steps.iter().enumerate() {
         let mut tasks = JoinSet::new();
         for (u, op) in step {
-            let Some(session) = sessions[*u].clone() else { continue };
+            let Some(session) = sessions[*u].clone() else {
+                continue;
+            };
             let (op, u, profile) = (op.clone(), *u, cfg.profile.clone());
             let (tenancy, id) = (tenancy.clone(), plan.users[u].clone());
             tasks.spawn(async move {
@@ -238,7 +251,15 @@ pub async fn drive(
                         (Err(SubjectError::Timeout(msg)), None)
                     }
                 };
-                (Entry { step: s, user: u, op, outcome }, reopened)
+                (
+                    Entry {
+                        step: s,
+                        user: u,
+                        op,
+                        outcome,
+                    },
+                    reopened,
+                )
             });
         }
         let mut done = Vec::with_capacity(step.len());
@@ -246,7 +267,11 @@ pub async fn drive(
             let (e, reopened) = joined(r)?;
             if let Err(err) = &e.outcome {
                 if err.is_fatal() {
-                    return Err(Fatal(format!("{} by user #{}: {err}", e.op.describe(), e.user)));
+                    return Err(Fatal(format!(
+                        "{} by user #{}: {err}",
+                        e.op.describe(),
+                        e.user
+                    )));
                 }
             }
             if let Some(session) = reopened {
@@ -257,5 +282,9 @@ pub async fn drive(
         done.sort_by_key(|e| e.user);
         entries.extend(done);
     }
-    Ok(History { plan, refused, entries })
+    Ok(History {
+        plan,
+        refused,
+        entries,
+    })
 }

@@ -21,6 +21,11 @@ use proptest::prelude::*;
 #[derive(Clone, Debug)]
 pub struct Scenario {
     pub users: Vec<UserPlan>,
+    /// Run operation `i` of every user in step `i`, conflicts or not
+    /// (concurrent-writes); otherwise steps are packed conflict-free.
+    pub lockstep: bool,
+    /// Seed the profile's context files before sessions open.
+    pub seeded: bool,
 }
 
 /// A user and the operations it performs, one per step.
@@ -53,16 +58,66 @@ impl Default for GenConfig {
 
 /// A scenario strategy over the given operation strategy.
 pub fn scenario(cfg: &GenConfig, op: BoxedStrategy<OpSpec>) -> BoxedStrategy<Scenario> {
-    let (lo, hi) = match cfg.users {
-        Some(n) => (n, n),
-        None => (2, 8),
-    };
+    let (lo, hi) = user_range(cfg);
     let user = (
         user_id_spec(cfg.ids),
         proptest::collection::vec(op, 0..=cfg.max_ops),
     )
         .prop_map(|(id, ops)| UserPlan { id, ops });
     proptest::collection::vec(user, lo..=hi)
-        .prop_map(|users| Scenario { users })
+        .prop_map(|users| Scenario {
+            users,
+            lockstep: false,
+            seeded: false,
+        })
+        .boxed()
+}
+
+fn user_range(cfg: &GenConfig) -> (usize, usize) {
+    match cfg.users {
+        Some(n) => (n, n),
+        None => (2, 8),
+    }
+}
+
+/// Every user writes the same shared paths in the same step, then reads
+/// them back in the next: one to four rounds.
+pub fn lockstep_writes(cfg: &GenConfig) -> BoxedStrategy<Scenario> {
+    let (lo, hi) = user_range(cfg);
+    let rounds = proptest::collection::vec(0..SHARED_PATHS.len() as u8, 1..=4);
+    (
+        proptest::collection::vec(user_id_spec(cfg.ids), lo..=hi),
+        rounds,
+    )
+        .prop_map(|(ids, rounds)| {
+            let ops: Vec<OpSpec> = rounds
+                .iter()
+                .flat_map(|p| {
+                    [
+                        OpSpec::Write(PathSpec::Shared(*p)),
+                        OpSpec::ReadBytes(PathSpec::Shared(*p)),
+                    ]
+                })
+                .collect();
+            let users = ids
+                .into_iter()
+                .map(|id| UserPlan {
+                    id,
+                    ops: ops.clone(),
+                })
+                .collect();
+            Scenario {
+                users,
+                lockstep: true,
+                seeded: false,
+            }
+        })
+        .boxed()
+}
+
+/// A scenario whose tenancy first seeds the profile's context files.
+pub fn seeded(cfg: &GenConfig, op: BoxedStrategy<OpSpec>) -> BoxedStrategy<Scenario> {
+    scenario(cfg, op)
+        .prop_map(|s| Scenario { seeded: true, ..s })
         .boxed()
 }

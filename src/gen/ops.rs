@@ -30,6 +30,38 @@ pub const GLOBS: [(&str, &str); 3] = [("**/*", "/"), ("*", "/files"), ("**/*.md"
 /// Checkpoint labels, the same for every user (pydantic-deep's auto labels).
 pub const LABELS: [&str; 3] = ["auto-1", "auto-2", "before-edit"];
 
+/// Agent names for memory: shared across users (`main`), with separators,
+/// dots and look-alikes.
+pub const AGENTS: [&str; 7] = ["main", "a/b", "a_b", "..", "A", "a", "a.b"];
+
+/// Plan titles that slugify alike, empty, punctuation-only and non-ASCII.
+pub const TITLES: [&str; 7] = [
+    "Fix bug!",
+    "fix-bug",
+    "FIX   BUG???",
+    "",
+    "???",
+    "\u{dc}n\u{ef}c\u{f6}d\u{e9} plan",
+    "Refactor",
+];
+
+/// Tool-call ids: the same in every session (`call_0`), differing only in
+/// characters a sanitizer rewrites (`a.b`, `a/b`), crafted to equal another
+/// one's sanitized form (`a_b`), and empty.
+pub const CALL_IDS: [&str; 6] = ["call_0", "a.b", "a_b", "a/b", "", "call_1"];
+
+/// Commands run as one user that look for other users' data: relative
+/// paths, the parent of the working directory, shared temp dirs, the
+/// environment and the process list.
+pub const PROBES: [&str; 6] = [
+    "cat ../*/* ../*/*/* ../*/*/*/* 2>/dev/null",
+    "cat ../../*/*/* ../../*/*/*/* ../../*/*/*/*/* 2>/dev/null",
+    "ls -R .. 2>/dev/null | head -n 500",
+    "cat \"${TMPDIR:-/tmp}\"/icq* 2>/dev/null",
+    "env",
+    "ps -eo args 2>/dev/null || ps",
+];
+
 /// How many private paths each user has.
 pub const OWN_PATHS: u8 = 4;
 
@@ -42,6 +74,8 @@ pub enum PathSpec {
     Own(u8),
     /// another user's own path `k` (offset `d` picks the user)
     Foreign(u8, u8),
+    /// the profile's context file `i` (`/DEEP.md`, `/AGENTS.md`)
+    Context(u8),
 }
 
 /// A checkpoint id, relative to the acting user.
@@ -51,6 +85,9 @@ pub enum CkRef {
     Own(u8),
     /// another user's `k`-th save
     Foreign(u8, u8),
+    /// a hostile id aimed at another user's `k`-th save: `../<user>/<id>`,
+    /// `/<id>` or the empty id
+    Hostile(u8, u8),
 }
 
 /// An abstract operation.
@@ -74,6 +111,15 @@ pub enum OpSpec {
     CkClear,
     HistAppend,
     HistGet,
+    SaveMemory(u8),
+    ReadMemory(u8),
+    SavePlan(u8),
+    Evict(u8),
+    Reopen,
+    /// run `PROBES[i]`
+    Probe(u8),
+    /// write a canary into the shared temp dir through `execute`
+    ExecWrite,
 }
 
 fn path_spec() -> impl Strategy<Value = PathSpec> {
@@ -88,7 +134,83 @@ fn ck_ref() -> impl Strategy<Value = CkRef> {
     prop_oneof![
         (0..4u8).prop_map(CkRef::Own),
         (any::<u8>(), 0..4u8).prop_map(|(d, k)| CkRef::Foreign(d, k)),
+        (any::<u8>(), 0..4u8).prop_map(|(d, k)| CkRef::Hostile(d, k)),
     ]
+}
+
+fn idx(n: usize) -> impl Strategy<Value = u8> {
+    0..n as u8
+}
+
+/// Memory saves and reads over look-alike agent names.
+pub fn memory_ops() -> BoxedStrategy<OpSpec> {
+    prop_oneof![
+        3 => idx(AGENTS.len()).prop_map(OpSpec::SaveMemory),
+        2 => idx(AGENTS.len()).prop_map(OpSpec::ReadMemory),
+        1 => (0..DIRS.len() as u8).prop_map(OpSpec::Grep),
+    ]
+    .boxed()
+}
+
+/// Plan saves with colliding titles, and listings.
+pub fn plan_ops() -> BoxedStrategy<OpSpec> {
+    prop_oneof![
+        5 => idx(TITLES.len()).prop_map(OpSpec::SavePlan),
+        1 => Just(OpSpec::Glob(2)),
+        1 => Just(OpSpec::Grep(2)),
+    ]
+    .boxed()
+}
+
+/// Evictions over adversarial call ids, across sessions.
+pub fn eviction_ops() -> BoxedStrategy<OpSpec> {
+    prop_oneof![
+        5 => idx(CALL_IDS.len()).prop_map(OpSpec::Evict),
+        1 => Just(OpSpec::Reopen),
+        1 => Just(OpSpec::Ls(4)),
+    ]
+    .boxed()
+}
+
+/// Reads and writes of the shared context files.
+pub fn context_ops() -> BoxedStrategy<OpSpec> {
+    let ctx = (0..2u8).prop_map(PathSpec::Context);
+    prop_oneof![
+        3 => ctx.clone().prop_map(OpSpec::Read),
+        2 => ctx.clone().prop_map(OpSpec::Write),
+        1 => ctx.prop_map(OpSpec::Edit),
+        1 => Just(OpSpec::Ls(0)),
+    ]
+    .boxed()
+}
+
+/// Saves, reopens and reads of memory and checkpoints.
+pub fn persistence_ops() -> BoxedStrategy<OpSpec> {
+    prop_oneof![
+        3 => idx(3).prop_map(OpSpec::SaveMemory),
+        2 => idx(3).prop_map(OpSpec::CkSave),
+        3 => Just(OpSpec::Reopen),
+        2 => idx(3).prop_map(OpSpec::ReadMemory),
+        1 => Just(OpSpec::CkList),
+    ]
+    .boxed()
+}
+
+/// Canary files and shell probes.
+pub fn execute_ops() -> BoxedStrategy<OpSpec> {
+    prop_oneof![
+        3 => (0..OWN_PATHS).prop_map(|k| OpSpec::Write(PathSpec::Own(k))),
+        1 => (0..SHARED_PATHS.len() as u8).prop_map(|i| OpSpec::Write(PathSpec::Shared(i))),
+        1 => Just(OpSpec::ExecWrite),
+        2 => idx(PROBES.len()).prop_map(OpSpec::Probe),
+    ]
+    .boxed()
+}
+
+/// Everything the store families do, for the hostile-user-ids family.
+pub fn all_store_ops() -> BoxedStrategy<OpSpec> {
+    prop_oneof![3 => file_ops(), 1 => checkpoint_ops(), 1 => history_ops(), 1 => memory_ops()]
+        .boxed()
 }
 
 /// File operations (writes weighted up so there is something to observe).

@@ -9,6 +9,7 @@ use super::users::materialize_ids;
 use super::Scenario;
 use crate::backends::common::{is_under, normalize};
 use crate::canary::{self, Minter};
+use crate::profile::Profile;
 use crate::subject::Checkpoint;
 
 /// Which store an operation addresses (and so which checklist item a leak
@@ -76,13 +77,26 @@ pub enum Op {
     },
     HistGet,
     /// Save the memory of an agent (feature operation, or the profile's path).
-    SaveMemory { agent: String, content: String },
-    ReadMemory { agent: String },
+    SaveMemory {
+        agent: String,
+        content: String,
+    },
+    ReadMemory {
+        agent: String,
+    },
     /// Save a plan from a title (feature operation).
-    SavePlan { title: String, content: String },
+    SavePlan {
+        title: String,
+        content: String,
+    },
     /// Evict a large tool result under a tool-call id (feature operation, or the profile's path).
-    Evict { call_id: String, content: String },
-    Execute { command: String },
+    Evict {
+        call_id: String,
+        content: String,
+    },
+    Execute {
+        command: String,
+    },
     /// Close the user's session and open a new one.
     Reopen,
 }
@@ -153,7 +167,10 @@ impl Op {
     /// Whether the operation writes a feature's data at a path the subject
     /// chooses and returns.
     pub fn is_feature_write(&self) -> bool {
-        matches!(self, Op::SaveMemory { .. } | Op::SavePlan { .. } | Op::Evict { .. })
+        matches!(
+            self,
+            Op::SaveMemory { .. } | Op::SavePlan { .. } | Op::Evict { .. }
+        )
     }
 
     /// What a file operation touches: (normalized path, whether it is a
@@ -257,7 +274,7 @@ fn pick(n: usize, me: usize, d: u8) -> usize {
 
 /// Turns a scenario into a plan, minting canaries from `minter`.
 #[allow(clippy::needless_range_loop)] // steps index several per-user tables at once
-pub fn materialize(scn: &Scenario, minter: &mut Minter) -> Plan {
+pub fn materialize(scn: &Scenario, minter: &mut Minter, profile: &Profile) -> Plan {
     let n = scn.users.len();
     let users = materialize_ids(&scn.users.iter().map(|u| u.id).collect::<Vec<_>>());
     let own_paths: Vec<Vec<String>> = (0..n)
@@ -286,11 +303,27 @@ pub fn materialize(scn: &Scenario, minter: &mut Minter) -> Plan {
     let ck_id = |u: usize, r: CkRef, minter: &mut Minter| -> String {
         let (t, k) = match r {
             CkRef::Own(k) => (u, k),
-            CkRef::Foreign(d, k) => (pick(n, u, d), k),
+            CkRef::Foreign(d, k) | CkRef::Hostile(d, k) => (pick(n, u, d), k),
         };
-        match saves[t].len() {
+        let id = match saves[t].len() {
             0 => stale(minter),
             len => saves[t][k as usize % len].clone(),
+        };
+        match r {
+            CkRef::Hostile(_, k) => match k % 3 {
+                0 => format!("../{}/{id}", users[t]),
+                1 => format!("/{id}"),
+                _ => String::new(),
+            },
+            _ => id,
+        }
+    };
+    let context = |i: u8| -> String {
+        let c = &profile.paths.context;
+        if c.is_empty() {
+            "/DEEP.md".to_string()
+        } else {
+            c[i as usize % c.len()].clone()
         }
     };
     let path_of = |u: usize, p: PathSpec| -> String {
@@ -301,6 +334,7 @@ pub fn materialize(scn: &Scenario, minter: &mut Minter) -> Plan {
                 let t = pick(n, u, d);
                 own_paths[t][k as usize % own_paths[t].len()].clone()
             }
+            PathSpec::Context(i) => context(i),
         }
     };
 
@@ -375,16 +409,63 @@ pub fn materialize(scn: &Scenario, minter: &mut Minter) -> Plan {
                     message: format!("{tok} message, op {s}"),
                 },
                 OpSpec::HistGet => Op::HistGet,
+                OpSpec::SaveMemory(a) => Op::SaveMemory {
+                    agent: AGENTS[a as usize % AGENTS.len()].into(),
+                    content: format!("{tok} memory, op {s}\n"),
+                },
+                OpSpec::ReadMemory(a) => Op::ReadMemory {
+                    agent: AGENTS[a as usize % AGENTS.len()].into(),
+                },
+                OpSpec::SavePlan(t) => Op::SavePlan {
+                    title: TITLES[t as usize % TITLES.len()].into(),
+                    content: format!("# plan\n{tok} plan, op {s}\n"),
+                },
+                OpSpec::Evict(c) => Op::Evict {
+                    call_id: CALL_IDS[c as usize % CALL_IDS.len()].into(),
+                    content: format!("{tok} evicted tool result, op {s}\n{}\n", "x".repeat(256)),
+                },
+                OpSpec::Reopen => Op::Reopen,
+                OpSpec::Probe(i) => Op::Execute {
+                    command: PROBES[i as usize % PROBES.len()].into(),
+                },
+                OpSpec::ExecWrite => Op::Execute {
+                    command: format!("echo {tok} > \"${{TMPDIR:-/tmp}}/{tok}\""),
+                },
             };
             queues[u].push(op);
         }
     }
-    let mut steps = schedule(queues);
+    let mut steps = if scn.lockstep {
+        // Deliberately concurrent: operation i of every user in step i.
+        let depth = queues.iter().map(Vec::len).max().unwrap_or(0);
+        (0..depth)
+            .map(|i| {
+                queues
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(u, q)| q.get(i).map(|op| (u, op.clone())))
+                    .collect()
+            })
+            .collect()
+    } else {
+        schedule(queues)
+    };
+    let seeds: Vec<(String, String)> = if scn.seeded {
+        (0..profile.paths.context.len() as u8)
+            .map(|i| {
+                let path = context(i);
+                let content = format!("{} context file {path}, seeded once\n", minter.mint());
+                (path, content)
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
     let sweep_from = steps.len();
-    append_sweep(&mut steps, n);
+    append_sweep(&mut steps, n, &seeds);
     Plan {
         users,
-        seeds: Vec::new(),
+        seeds,
         steps,
         sweep_from,
     }
@@ -440,7 +521,7 @@ pub fn conflicts(a: &Op, b: &Op) -> bool {
 
 /// The closing sweep: after a barrier, every user observes everything it
 /// could see through each channel the case used.
-fn append_sweep(steps: &mut Vec<Vec<(usize, Op)>>, n: usize) {
+fn append_sweep(steps: &mut Vec<Vec<(usize, Op)>>, n: usize, seeds: &[(String, String)]) {
     let all: Vec<&Op> = steps.iter().flatten().map(|(_, op)| op).collect();
     let used = |c: Channel| all.iter().any(|op| op.channel() == c);
     let mut written: Vec<BTreeSet<String>> = vec![BTreeSet::new(); n];
@@ -449,7 +530,15 @@ fn append_sweep(steps: &mut Vec<Vec<(usize, Op)>>, n: usize) {
             written[*u].insert(op.path().unwrap_or_default());
         }
     }
-    let any_written: BTreeSet<String> = written.iter().flatten().cloned().collect();
+    let mut any_written: BTreeSet<String> = written.iter().flatten().cloned().collect();
+    any_written.extend(seeds.iter().map(|(p, _)| normalize(p)));
+    let agents: BTreeSet<String> = all
+        .iter()
+        .filter_map(|op| match op {
+            Op::SaveMemory { agent, .. } => Some(agent.clone()),
+            _ => None,
+        })
+        .collect();
     let labels: BTreeSet<String> = all
         .iter()
         .filter_map(|op| match op {
@@ -483,6 +572,12 @@ fn append_sweep(steps: &mut Vec<Vec<(usize, Op)>>, n: usize) {
                     list.push(Op::Exists { path: p.clone() });
                 }
             }
+            list.extend(agents.iter().map(|a| Op::ReadMemory { agent: a.clone() }));
+        }
+        if used(Channel::Execute) {
+            list.extend(PROBES.iter().map(|c| Op::Execute {
+                command: c.to_string(),
+            }));
         }
         if used(Channel::Checkpoints) {
             list.push(Op::CkList);

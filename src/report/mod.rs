@@ -23,7 +23,14 @@ pub const CHECKLIST: [(&str, &str); 5] = [
 ];
 
 /// Items beyond the checklist.
-pub const EXTRA: [(&str, &str); 1] = [("X1", "a user's own data is lost or corrupted")];
+pub const EXTRA: [(&str, &str); 3] = [
+    ("X1", "a user's own data is lost or corrupted"),
+    (
+        "X2",
+        "distinct names or generated ids share one storage location",
+    ),
+    ("X3", "evicted results accumulate beyond the limit"),
+];
 
 pub fn item_title(id: &str) -> &'static str {
     CHECKLIST
@@ -66,6 +73,13 @@ pub enum Kind {
     Interference,
     /// A user's own data was lost with no other user involved.
     Integrity,
+    /// Two distinct names (agents, call ids) or generated ids of one user
+    /// were stored in the same place, or ids are too short to stay distinct.
+    Collision,
+    /// Files accumulate beyond the configured limit.
+    Accumulation,
+    /// State persisted, or did not, against the declared pattern.
+    Persistence,
 }
 
 impl Kind {
@@ -75,6 +89,9 @@ impl Kind {
             Kind::ExistenceLeak => "a user saw that another user's data exists",
             Kind::Interference => "another user's operation removed or replaced a user's data",
             Kind::Integrity => "a user's own data was lost",
+            Kind::Collision => "distinct names or ids share one storage location",
+            Kind::Accumulation => "evicted results accumulate beyond the limit",
+            Kind::Persistence => "persistence does not match the chosen pattern",
         }
     }
 }
@@ -182,7 +199,8 @@ pub struct Summary {
     pub low: usize,
     /// Cases re-run while shrinking failures.
     pub shrink_runs: usize,
-    /// Operations the subject answered with an error (recorded, never a pass).
+    /// Operations the subject answered with an error (recorded, never a
+    /// pass), beyond not-found answers and edits whose text was absent.
     pub subject_errors: usize,
 }
 
