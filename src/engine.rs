@@ -159,19 +159,59 @@ impl Engine<'_> {
         minter: &mut Minter,
     ) -> Result<Eval, Fatal> {
         let new = |e: &Eval| e.violations.iter().any(|v| !known.contains(&key(v)));
-        if !tree.simplify() {
-            return Ok(best);
-        }
-        for _ in 0..self.cfg.max_shrink_runs {
-            let ev = self.eval(fam, &tree.current(), minter)?;
-            self.summary.shrink_runs += 1;
-            if new(&ev) {
-                best = ev;
-                if !tree.simplify() {
+        let mut best_scn = tree.current();
+        let mut budget = self.cfg.max_shrink_runs;
+        if tree.simplify() {
+            while budget > 0 {
+                budget -= 1;
+                let scn = tree.current();
+                let ev = self.eval(fam, &scn, minter)?;
+                self.summary.shrink_runs += 1;
+                if new(&ev) {
+                    best = ev;
+                    best_scn = scn;
+                    if !tree.simplify() {
+                        break;
+                    }
+                } else if !tree.complicate() {
                     break;
                 }
-            } else if !tree.complicate() {
-                break;
+            }
+        }
+        // proptest stops at the first component it cannot complicate; a
+        // greedy pass then drops whole users and single operations while
+        // the case still fails (delta debugging), within the same budget.
+        let mut changed = true;
+        while changed && budget > 0 {
+            changed = false;
+            let mut candidates: Vec<Scenario> = Vec::new();
+            if best_scn.users.len() > 2 {
+                for u in (0..best_scn.users.len()).rev() {
+                    let mut c = best_scn.clone();
+                    c.users.remove(u);
+                    candidates.push(c);
+                }
+            }
+            for u in 0..best_scn.users.len() {
+                for k in (0..best_scn.users[u].ops.len()).rev() {
+                    let mut c = best_scn.clone();
+                    c.users[u].ops.remove(k);
+                    candidates.push(c);
+                }
+            }
+            for c in candidates {
+                if budget == 0 {
+                    break;
+                }
+                budget -= 1;
+                let ev = self.eval(fam, &c, minter)?;
+                self.summary.shrink_runs += 1;
+                if new(&ev) {
+                    best = ev;
+                    best_scn = c;
+                    changed = true;
+                    break;
+                }
             }
         }
         Ok(best)
@@ -473,31 +513,40 @@ pub fn run(
             let failed = findings.iter().any(|f| f.checklist == *id);
             let covering: Vec<&&dyn Family> =
                 ran.iter().filter(|f| f.items().contains(id)).collect();
+            let not_run: Vec<String> = skipped
+                .iter()
+                .filter(|(f, _)| f.items().contains(id))
+                .map(|(f, reason)| format!("{}: {reason}", f.name()))
+                .collect();
+            let judged = channel_of(id).is_none_or(|c| {
+                eng.summary.operations == 0
+                    || coverage.judged.get(&c).copied().unwrap_or(0) > 0
+                    || coverage.errors.get(&c).copied().unwrap_or(0) == 0
+            });
             let (status, note) = if failed {
                 (Status::Fail, None)
-            } else if let Some((_, reason)) = skipped.iter().find(|(f, _)| f.items().contains(id)) {
-                (Status::NotTested, Some(reason.clone()))
+            } else if covering.iter().any(|f| judged_any(f)) && judged {
+                // Passed what ran; say what could not run.
+                let note =
+                    (!not_run.is_empty()).then(|| format!("not tested: {}", not_run.join("; ")));
+                (Status::Pass, note)
+            } else if !covering.is_empty() && covering.iter().any(|f| judged_any(f)) {
+                (
+                    Status::NotTested,
+                    Some("every observation returned an error".to_string()),
+                )
+            } else if !not_run.is_empty() {
+                (Status::NotTested, Some(not_run.join("; ")))
             } else if covering.is_empty() {
                 (
                     Status::NotTested,
                     Some("no selected scenario covers it".to_string()),
                 )
-            } else if !covering.iter().any(|f| judged_any(f)) {
+            } else {
                 (
                     Status::NotTested,
                     Some("the subject failed before it could be judged".to_string()),
                 )
-            } else if channel_of(id).is_some_and(|c| {
-                eng.summary.operations > 0
-                    && coverage.judged.get(&c).copied().unwrap_or(0) == 0
-                    && coverage.errors.get(&c).copied().unwrap_or(0) > 0
-            }) {
-                (
-                    Status::NotTested,
-                    Some("every observation returned an error".to_string()),
-                )
-            } else {
-                (Status::Pass, None)
             };
             ChecklistEntry {
                 id: id.to_string(),

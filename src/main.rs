@@ -98,6 +98,10 @@ struct RunArgs {
     /// Longest one subject operation may take before the subject counts as hung (seconds).
     #[arg(long, default_value_t = 30, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..=3600))]
     op_timeout: u64,
+    /// Search rounds per scenario family: after a finding, each further
+    /// round looks for a kind of finding not yet seen (1: stop at the first).
+    #[arg(long, default_value_t = 8, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=64))]
+    rounds: u32,
     /// At most this many operations per user and case.
     #[arg(long, default_value_t = 8, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=64))]
     max_ops: u32,
@@ -161,6 +165,10 @@ fn run(args: RunArgs) -> u8 {
     };
     cfg.drive.op_timeout = Duration::from_secs(args.op_timeout);
     cfg.scenarios = args.scenarios.clone();
+    cfg.max_rounds = args.rounds as usize;
+    if args.rounds != 8 {
+        cfg.replay_args.push(format!("--rounds {}", args.rounds));
+    }
     cfg.drive.profile = profile;
     cfg.options.expect_persistence = args.expect_persistence;
     cfg.options.plan_collision_threshold = args.plan_collision_threshold as f64;

@@ -12,7 +12,7 @@ use crate::subject::SubjectFactory;
 /// A named subject.
 pub struct SubjectEntry {
     pub name: &'static str,
-    pub description: &'static str,
+    pub description: String,
     pub make: fn(Arc<Profile>) -> Arc<dyn SubjectFactory>,
 }
 
@@ -21,12 +21,12 @@ pub fn subjects() -> Vec<SubjectEntry> {
     let mut v = vec![
         SubjectEntry {
             name: "state",
-            description: "fresh in-memory backend, checkpoint store and history per session (Pattern A)",
+            description: "fresh in-memory backend, checkpoint store and history per session (Pattern A)".into(),
             make: |p| Arc::new(StateSubject::new(p, Naming::default())),
         },
         SubjectEntry {
             name: "local",
-            description: "per-user directory under a temp root, file checkpoint store per user (Pattern B, safe id mapping)",
+            description: "per-user directory under a temp root, file checkpoint store per user (Pattern B, safe id mapping)".into(),
             make: |p| Arc::new(LocalSubject::new(p, Naming::default())),
         },
     ];

@@ -187,7 +187,9 @@ impl Op {
             Op::SaveMemory { agent, .. } | Op::ReadMemory { agent } => {
                 Some((format!("/\u{0}memory/{agent}"), false))
             }
-            Op::Evict { call_id, .. } => Some((format!("/\u{0}evicted/{call_id}"), false)),
+            Op::Evict { call_id, .. } => {
+                Some((normalize(&format!("/\u{0}evicted/{call_id}")), false))
+            }
             Op::SavePlan { content, .. } => Some((format!("/\u{0}plans/{content}"), false)),
             _ => self.path().map(|p| (p, false)),
         }
@@ -510,7 +512,8 @@ pub fn conflicts(a: &Op, b: &Op) -> bool {
     }
     match (a.channel(), a.scope(), b.scope()) {
         (Channel::Files, Some((pa, da)), Some((pb, db))) => match (da, db) {
-            (false, false) => pa == pb,
+            // A path and its ancestors conflict: writing one can make writing the other fail.
+            (false, false) => is_under(&pa, &pb) || is_under(&pb, &pa),
             (true, false) => is_under(&pb, &pa),
             (false, true) => is_under(&pa, &pb),
             (true, true) => is_under(&pa, &pb) || is_under(&pb, &pa),
