@@ -1,0 +1,39 @@
+"""`python -m isocheck_adapter --factory NAME|module:function`"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from . import PROTOCOL
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="isocheck_adapter", description=f"Serve an app to isocheck ({PROTOCOL}).")
+    p.add_argument("--factory", required=True,
+                   help="problem, pattern-a, pattern-b, pattern-c, or module:function / path/file.py:function")
+    p.add_argument("--caps", default=None,
+                   help="comma-separated capabilities instead of probing the factory once "
+                        "(files,execute,checkpoints,history,memory,plans,eviction)")
+    a = p.parse_args(argv)
+
+    from .factories import READY, FactorySubject, load
+    from .server import run
+
+    if a.factory in READY:
+        return run(a.factory, READY[a.factory])
+
+    def make():
+        fn = load(a.factory)
+        caps = None
+        if a.caps is not None:
+            want = {c.strip() for c in a.caps.split(",") if c.strip()}
+            caps = {k: k in want for k in ("files", "execute", "checkpoints", "history")}
+            caps["features"] = {k: k in want for k in ("memory", "plans", "eviction")}
+        return FactorySubject(fn, caps)
+
+    return run(a.factory, make)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
