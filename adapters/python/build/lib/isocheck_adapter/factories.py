@@ -15,7 +15,12 @@ from typing import Any, Callable
 
 from .mapping import AdapterError, Session, Subject, as_history
 
-PROBE_USER = "isocheck-probe"
+PROBE_USERS = ("isocheckprobe", "isocheck-probe", "probe_user_1")
+
+
+def _short(e: BaseException, n: int = 240) -> str:
+    m = f"{type(e).__name__}: {e}"
+    return m if len(m) <= n else m[:n] + "..."
 
 
 def _has_deep() -> bool:
@@ -101,12 +106,21 @@ class FactorySubject(Subject):
         if self.caps is not None:
             return self.caps
         # Probe once with a harmless id to learn what a session offers.
-        r = self.fn(PROBE_USER)
-        if inspect.isawaitable(r):
-            import asyncio
+        errors = []
+        for probe in PROBE_USERS:
+            try:
+                r = self.fn(probe)
+                if inspect.isawaitable(r):
+                    import asyncio
 
-            r = asyncio.run(_await(r))
-        s = session_of(r)
+                    r = asyncio.run(_await(r))
+                s = session_of(r)
+                break
+            except Exception as e:  # noqa: BLE001
+                errors.append(f"{probe!r}: {_short(e)}")
+        else:
+            raise AdapterError("config", "the factory raised for every probe user id ("
+                               + "; ".join(errors) + "); give the capabilities with --caps")
         deep = _has_deep()
         return {
             "files": True,
@@ -120,7 +134,7 @@ class FactorySubject(Subject):
         try:
             r = self.fn(user)
         except Exception as e:  # noqa: BLE001
-            raise AdapterError("refused", f"the factory raised for this user id: {type(e).__name__}: {e}")
+            raise AdapterError("refused", f"the factory raised for this user id: {_short(e)}")
         if inspect.isawaitable(r):
             return self._open_async(r)
         return session_of(r)
@@ -129,7 +143,7 @@ class FactorySubject(Subject):
         try:
             v = await r
         except Exception as e:  # noqa: BLE001
-            raise AdapterError("refused", f"the factory raised for this user id: {type(e).__name__}: {e}")
+            raise AdapterError("refused", f"the factory raised for this user id: {_short(e)}")
         return session_of(v)
 
 
@@ -216,7 +230,7 @@ class PatternB(Subject):
             backend = LocalBackend(root_dir=f"{base}/{user_id}")
             store = FileCheckpointStore(f"{base2}/{user_id}")
         except Exception as e:  # noqa: BLE001 - the app would fail this request
-            raise AdapterError("refused", f"{type(e).__name__}: {e}")
+            raise AdapterError("refused", _short(e))
         return Session(backend, store, as_history(t.histories.setdefault(user_id, [])))
 
 
@@ -269,7 +283,7 @@ class PatternC(Subject):
         try:
             sandbox = await t.manager.get_or_create(user_id)
         except Exception as e:  # noqa: BLE001
-            raise AdapterError("refused", f"{type(e).__name__}: {e}")
+            raise AdapterError("refused", _short(e))
         return Session(sandbox, FileCheckpointStore(f"{t.top}/checkpoints/{user_id}"),
                        as_history(t.histories.setdefault(user_id, [])))
 

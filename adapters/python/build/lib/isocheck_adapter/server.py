@@ -190,6 +190,7 @@ def run(name: str, make: Callable[[], Subject]) -> int:
     _OUT_FD = _protect_stdout()
     try:
         subject = make()
+        caps = subject.capabilities()
     except AdapterError as e:
         _write(_line(hello(name, error=("unsupported" if e.kind == "unsupported" else "config", e.message))))
         return 2
@@ -197,7 +198,7 @@ def run(name: str, make: Callable[[], Subject]) -> int:
         traceback.print_exc()
         _write(_line(hello(name, error=("config", f"{type(e).__name__}: {e}"))))
         return 2
-    _write(_line(hello(name, subject.capabilities())))
+    _write(_line(hello(name, caps)))
     server = Server(subject)
     asyncio.run(server.serve())
     return 0
