@@ -13,7 +13,7 @@ import tempfile
 from types import SimpleNamespace
 from typing import Any, Callable
 
-from .mapping import AdapterError, Session, Subject, as_history
+from .mapping import AdapterError, RootedBackend, Session, Subject, as_history
 
 PROBE_USERS = ("isocheckprobe", "isocheck-probe", "probe_user_1")
 
@@ -56,23 +56,38 @@ def session_of(result: Any) -> Session:
     with `.backend` (DeepAgentDeps, say), or a dict with `backend` and
     optionally `checkpoint_store` and `history`."""
     if hasattr(result, "read") and hasattr(result, "write") and not hasattr(result, "backend"):
-        return Session(result)
+        return Session(_view(result))
     deps = result.get("deps") if isinstance(result, dict) else None
     backend = _pick(result, "backend") or (deps is not None and _pick(deps, "backend")) or None
     if backend is None:
         raise AdapterError("failed", f"the factory returned {type(result).__name__}, which has no backend")
     ck = _pick(result, "checkpoint_store", "checkpoints") or (deps is not None and _pick(deps, "checkpoint_store")) or None
     hist = as_history(_pick(result, "history", "message_history"))
-    return Session(backend, ck, hist)
+    return Session(_view(backend), ck, hist)
 
 
-def load(path: str) -> Callable:
-    """`module:function` or `path/to/file.py:function`."""
+def _view(backend: Any) -> Any:
+    """A LocalBackend (or anything wrapping one) is seen with its root as `/`."""
+    raw = getattr(backend, "unwrap", None)
+    raw = raw() if callable(raw) else backend
+    if type(raw).__name__ == "LocalBackend":
+        return RootedBackend(raw)
+    return backend
+
+
+_loads = 0
+
+
+def load(path: str, fresh: bool = False) -> Callable:
+    """`module:function` or `path/to/file.py:function`. With `fresh`, the
+    module is executed anew (a fresh app: its module-level state too)."""
+    global _loads
+    _loads += 1
     mod_name, sep, attr = path.rpartition(":")
     if not sep or not mod_name or not attr:
         raise AdapterError("config", f"--factory {path!r}: expected module:function or file.py:function")
     if mod_name.endswith(".py") or os.sep in mod_name:
-        spec = importlib.util.spec_from_file_location(f"isocheck_user_app_{abs(hash(mod_name))}", mod_name)
+        spec = importlib.util.spec_from_file_location(f"isocheck_user_app_{_loads}", mod_name)
         if spec is None or spec.loader is None:
             raise AdapterError("config", f"--factory {path!r}: cannot load {mod_name}")
         mod = importlib.util.module_from_spec(spec)
@@ -86,6 +101,8 @@ def load(path: str) -> Callable:
             sys.path.insert(0, os.getcwd())
         try:
             mod = importlib.import_module(mod_name)
+            if fresh:
+                mod = importlib.reload(mod)
         except Exception as e:  # noqa: BLE001
             raise AdapterError("config", f"--factory {path!r}: importing {mod_name} failed: {type(e).__name__}: {e}")
     fn = getattr(mod, attr, None)
@@ -98,9 +115,15 @@ class FactorySubject(Subject):
     """Any app's `factory(user_id)`, sync or async. Raising for a user id
     is a refusal of that id."""
 
-    def __init__(self, fn: Callable, caps: dict | None = None) -> None:
+    def __init__(self, fn: Callable, caps: dict | None = None, reload: Callable[[], Callable] | None = None) -> None:
         self.fn = fn
         self.caps = caps
+        self.reload = reload
+
+    def new_tenancy(self, tid: str) -> Any:
+        # Each tenancy is a fresh app: the module is executed again, so its
+        # module-level state (workspace base, history dicts) starts empty.
+        return SimpleNamespace(id=tid, fn=self.reload() if self.reload else self.fn)
 
     def capabilities(self) -> dict:
         if self.caps is not None:
@@ -132,7 +155,7 @@ class FactorySubject(Subject):
 
     def open(self, tenancy: Any, user: str) -> Any:
         try:
-            r = self.fn(user)
+            r = tenancy.fn(user)
         except Exception as e:  # noqa: BLE001
             raise AdapterError("refused", f"the factory raised for this user id: {_short(e)}")
         if inspect.isawaitable(r):
@@ -231,7 +254,7 @@ class PatternB(Subject):
             store = FileCheckpointStore(f"{base2}/{user_id}")
         except Exception as e:  # noqa: BLE001 - the app would fail this request
             raise AdapterError("refused", _short(e))
-        return Session(backend, store, as_history(t.histories.setdefault(user_id, [])))
+        return Session(RootedBackend(backend), store, as_history(t.histories.setdefault(user_id, [])))
 
 
 def docker_reachable() -> str | None:

@@ -15,6 +15,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--caps", default=None,
                    help="comma-separated capabilities instead of probing the factory once "
                         "(files,execute,checkpoints,history,memory,plans,eviction)")
+    p.add_argument("--keep-module", action="store_true",
+                   help="import the factory's module once for the whole run instead of once per tenancy "
+                        "(then module-level state carries over between isocheck's cases)")
     a = p.parse_args(argv)
 
     from .factories import READY, FactorySubject, load
@@ -30,7 +33,8 @@ def main(argv: list[str] | None = None) -> int:
             want = {c.strip() for c in a.caps.split(",") if c.strip()}
             caps = {k: k in want for k in ("files", "execute", "checkpoints", "history")}
             caps["features"] = {k: k in want for k in ("memory", "plans", "eviction")}
-        return FactorySubject(fn, caps)
+        reload = None if a.keep_module else (lambda: load(a.factory, fresh=True))
+        return FactorySubject(fn, caps, reload)
 
     return run(a.factory, make)
 

@@ -273,3 +273,74 @@ class Subject:
 
     def open(self, tenancy: Any, user: str) -> Any:
         raise NotImplementedError
+
+
+class RootedBackend:
+    """Presents a LocalBackend's root as `/`.
+
+    LocalBackend treats an absolute path as a host path (and denies one
+    outside its root), while agents and isocheck address files as `/x`.
+    This view turns `/x` into `x` (relative to the root) and reports host
+    paths under the root back as `/x`; a host path outside the root is
+    reported as it is, so an escape stays visible.
+    """
+
+    def __init__(self, backend: Any) -> None:
+        self._b = backend
+        root = getattr(backend, "_root", None) or getattr(backend, "root_dir", None)
+        self._root = str(root).rstrip("/") if root is not None else None
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._b, name)
+
+    def _in(self, path: str | None) -> str | None:
+        if path is None:
+            return None
+        p = path.lstrip("/")
+        return p or "."
+
+    def _out(self, path: Any) -> Any:
+        if not isinstance(path, str) or self._root is None:
+            return path
+        if path == self._root:
+            return "/"
+        if path.startswith(self._root + "/"):
+            return path[len(self._root):]
+        return path
+
+    def _fix(self, entries: Any) -> Any:
+        if isinstance(entries, str):
+            return entries
+        out = []
+        for e in entries:
+            e = dict(e)
+            e["path"] = self._out(e.get("path"))
+            out.append(e)
+        return out
+
+    def ls_info(self, path: str) -> Any:
+        return self._fix(self._b.ls_info(self._in(path)))
+
+    def read(self, path: str, offset: int = 0, limit: int = 2000) -> Any:
+        return self._b.read(self._in(path), offset, limit)
+
+    def read_bytes(self, path: str) -> Any:
+        return self._b.read_bytes(self._in(path))
+
+    def write(self, path: str, content: Any) -> Any:
+        return self._b.write(self._in(path), content)
+
+    def edit(self, path: str, old_string: str, new_string: str, replace_all: bool = False) -> Any:
+        return self._b.edit(self._in(path), old_string, new_string, replace_all)
+
+    def glob_info(self, pattern: str, path: str = "/") -> Any:
+        return self._fix(self._b.glob_info(pattern, self._in(path)))
+
+    def grep_raw(self, pattern: str, path: str | None = None, glob: str | None = None, ignore_hidden: bool = True) -> Any:
+        return self._fix(self._b.grep_raw(pattern, self._in(path), glob, ignore_hidden))
+
+    def exists(self, path: str) -> bool:
+        return self._b.exists(self._in(path))
+
+    def execute(self, command: str, timeout: int | None = None) -> Any:
+        return self._b.execute(command, timeout)
