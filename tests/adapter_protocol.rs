@@ -129,12 +129,20 @@ fn refused_user_ids_are_listed_not_crashes() {
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     let r = v["refusals"].as_array().expect("refusals");
     assert!(!r.is_empty());
-    assert!(r.iter().all(|x| x["error"].as_str().unwrap().contains("bob")));
+    assert!(r
+        .iter()
+        .all(|x| x["error"].as_str().unwrap().contains("bob")));
 }
 
 #[test]
 fn a_command_that_does_not_start_is_a_configuration_error() {
-    let o = isocheck_in_root(&["run", "--adapter", "/nonexistent/adapter --x", "--cases", "1"]);
+    let o = isocheck_in_root(&[
+        "run",
+        "--adapter",
+        "/nonexistent/adapter --x",
+        "--cases",
+        "1",
+    ]);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     assert!(stdout(&o).contains("/nonexistent/adapter"));
 }
@@ -149,7 +157,8 @@ fn an_unterminated_quote_is_a_usage_error() {
 /// The Python adapter's own bad input, through its stdlib core (no venv).
 fn stdlib_adapter(factory: &str) -> Option<(i32, String)> {
     let py = system_python()?;
-    let cmd = format!("env PYTHONPATH=adapters/python {py} -m isocheck_adapter --factory {factory}");
+    let cmd =
+        format!("env PYTHONPATH=adapters/python {py} -m isocheck_adapter --factory {factory}");
     let o = isocheck_in_root(&["run", "--adapter", &cmd, "--cases", "4", "--format", "json"]);
     if let Some(pid) = adapter_pid(&stderr(&o)) {
         assert!(!alive(pid));

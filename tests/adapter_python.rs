@@ -51,10 +51,7 @@ fn pattern_a_passes_every_family_it_supports() {
     assert_eq!(code, 0, "{err}\n{v:#}");
     assert_eq!(v["summary"]["findings"], 0);
     for s in v["scenarios"].as_array().unwrap() {
-        assert!(
-            s["status"] == "pass" || s["status"] == "not-tested",
-            "{s}"
-        );
+        assert!(s["status"] == "pass" || s["status"] == "not-tested", "{s}");
     }
     for item in ["C1", "C2", "C3"] {
         assert_eq!(status(&v, item), "pass", "{item}: {v:#}");
@@ -91,8 +88,11 @@ fn pattern_b_as_the_guide_writes_it_aliases_hostile_user_ids() {
     let Some(py) = venv_python() else { return };
     let fams = families();
     if fams.iter().any(|f| f == "hostile-user-ids") {
-        let (code, v, err) =
-            run(&py, "pattern-b", &["--cases", "64", "--scenarios", "hostile-user-ids"]);
+        let (code, v, err) = run(
+            &py,
+            "pattern-b",
+            &["--cases", "64", "--scenarios", "hostile-user-ids"],
+        );
         assert_eq!(code, 1, "{err}\n{v:#}");
         assert!(findings_on(&v, "C1") > 0, "{v:#}");
     } else {
@@ -105,8 +105,11 @@ fn pattern_b_as_the_guide_writes_it_aliases_hostile_user_ids() {
         assert!(users.contains("/.."), "{users}");
     }
     if fams.iter().any(|f| f == "execute-escape") {
-        let (code, v, err) =
-            run(&py, "pattern-b", &["--cases", "32", "--scenarios", "execute-escape"]);
+        let (code, v, err) = run(
+            &py,
+            "pattern-b",
+            &["--cases", "32", "--scenarios", "execute-escape"],
+        );
         assert_eq!(code, 1, "{err}\n{v:#}");
         assert!(findings_on(&v, "C5") > 0, "{v:#}");
     } else {
@@ -133,13 +136,20 @@ fn execute_and_features_work_through_the_protocol() {
         let t = f.create().await.unwrap();
         let alice = t.open("alice").await.unwrap();
         let bob = t.open("bob").await.unwrap();
-        alice.backend.write("/notes.md", "alice-secret\n").await.unwrap();
+        alice
+            .backend
+            .write("/notes.md", "alice-secret\n")
+            .await
+            .unwrap();
         let r = alice
             .backend
             .execute("cat notes.md; echo done", Some(Duration::from_secs(10)))
             .await
             .unwrap();
-        assert!(r.output.contains("alice-secret") && r.output.contains("done"), "{r:?}");
+        assert!(
+            r.output.contains("alice-secret") && r.output.contains("done"),
+            "{r:?}"
+        );
         assert_eq!(r.exit_code, Some(0));
         // LocalBackend's shell is not a sandbox: bob reaches alice's file.
         let r = bob
@@ -155,12 +165,28 @@ fn execute_and_features_work_through_the_protocol() {
             feats.read_memory("main").await.unwrap().as_deref(),
             Some("remember-alice")
         );
-        assert_eq!(bob.features.clone().unwrap().read_memory("main").await.unwrap(), None);
+        assert_eq!(
+            bob.features
+                .clone()
+                .unwrap()
+                .read_memory("main")
+                .await
+                .unwrap(),
+            None
+        );
         let p = feats.save_plan("Fix the bug!", "step 1").await.unwrap();
-        assert!(p.starts_with("/plans/fix-the-bug-") && p.ends_with(".md"), "{p}");
+        assert!(
+            p.starts_with("/plans/fix-the-bug-") && p.ends_with(".md"),
+            "{p}"
+        );
         let p = feats.evict("call_1", &"x".repeat(100)).await.unwrap();
         assert_eq!(p, "/large_tool_results/call_1");
-        assert!(alice.backend.read(&p, 0, 10).await.unwrap().contains("xxxx"));
+        assert!(alice
+            .backend
+            .read(&p, 0, 10)
+            .await
+            .unwrap()
+            .contains("xxxx"));
         let missing = alice.backend.read("/nope.md", 0, 10).await.unwrap_err();
         assert_eq!(missing.kind(), "not-found", "{missing}");
         t.shutdown().await.unwrap();
@@ -178,7 +204,12 @@ fn a_fastapi_style_app_is_tested_through_its_factory() {
     let (code, v, err) = run(
         &py,
         "fixtures/apps/chat_app.py:isocheck_factory",
-        &["--cases", "32", "--scenarios", "cross-read,checkpoints,history"],
+        &[
+            "--cases",
+            "32",
+            "--scenarios",
+            "cross-read,checkpoints,history",
+        ],
     );
     assert_eq!(code, 1, "{err}\n{v:#}");
     assert_eq!(status(&v, "C1"), "fail");
@@ -211,7 +242,12 @@ fn a_factory_raising_for_some_ids_gives_refusals_not_a_crash() {
     let (code, v, err) = run(
         &py,
         "fixtures/apps/chat_app.py:strict_factory",
-        &["--cases", "32", "--scenarios", "cross-read,checkpoints,history"],
+        &[
+            "--cases",
+            "32",
+            "--scenarios",
+            "cross-read,checkpoints,history",
+        ],
     );
     assert_eq!(code, 0, "{err}\n{v:#}");
     for item in ["C1", "C2", "C3"] {

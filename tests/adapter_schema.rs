@@ -5,7 +5,10 @@ use isocheck::subject::adapter::protocol::schema_json;
 
 #[test]
 fn the_protocol_schema_is_up_to_date() {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/docs/adapter-protocol.schema.json");
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/docs/adapter-protocol.schema.json"
+    );
     let want = schema_json();
     if std::env::var_os("UPDATE_SCHEMA").is_some() {
         std::fs::write(path, &want).unwrap();

@@ -67,10 +67,7 @@ pub fn venv_python() -> Option<String> {
     } else {
         skip(
             "python",
-            &format!(
-                "{} is missing (run scripts/python-venv.sh)",
-                p.display()
-            ),
+            &format!("{} is missing (run scripts/python-venv.sh)", p.display()),
         );
         None
     }
