@@ -445,8 +445,9 @@ pub fn run(
         .enable_all()
         .build()
         .expect("a tokio runtime");
-    let caps = factory.capabilities();
+    // After start: an adapter learns its capabilities in the handshake.
     let started = eng_start(&rt, &factory);
+    let caps = factory.capabilities();
     let mut eng = Engine {
         rt,
         factory,

@@ -34,3 +34,96 @@ pub fn run_json(args: &[&str]) -> (i32, serde_json::Value) {
     });
     (code, v)
 }
+
+/// Whether `ISOCHECK_REQUIRE` (comma- or space-separated) names `part` or `all`.
+pub fn required(part: &str) -> bool {
+    std::env::var("ISOCHECK_REQUIRE")
+        .unwrap_or_default()
+        .split([',', ' '])
+        .any(|w| w == "all" || w == part)
+}
+
+/// Prints `skipped: <reason>` and returns `true` when `part` is optional;
+/// panics when it is required.
+pub fn skip(part: &str, reason: &str) -> bool {
+    if required(part) {
+        panic!("{part} is required (ISOCHECK_REQUIRE) but {reason}");
+    }
+    println!("skipped: {reason}");
+    true
+}
+
+/// The repository root.
+pub fn root() -> std::path::PathBuf {
+    std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The pinned venv's python (`scripts/python-venv.sh` makes it), or `None`
+/// after printing why the test is skipped (a panic if python is required).
+pub fn venv_python() -> Option<String> {
+    let p = root().join("target/py-venv/bin/python");
+    if p.exists() {
+        Some(p.to_string_lossy().into_owned())
+    } else {
+        skip(
+            "python",
+            &format!("{} is missing (run scripts/python-venv.sh)", p.display()),
+        );
+        None
+    }
+}
+
+/// The system python3, for the stdlib-only fake adapters.
+pub fn system_python() -> Option<String> {
+    let ok = Command::new("python3")
+        .arg("-c")
+        .arg("import sys; assert sys.version_info >= (3, 8)")
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false);
+    if ok {
+        Some("python3".into())
+    } else {
+        skip("python", "no python3 (>= 3.8) on PATH");
+        None
+    }
+}
+
+/// Runs isocheck from the repository root.
+pub fn isocheck_in_root(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_isocheck"))
+        .args(args)
+        .current_dir(root())
+        .output()
+        .expect("isocheck runs")
+}
+
+/// The adapter pid isocheck logged ("adapter '...' (pid N)").
+pub fn adapter_pid(stderr: &str) -> Option<u32> {
+    let i = stderr.find("(pid ")?;
+    stderr[i + 5..].split(')').next()?.parse().ok()
+}
+
+/// Whether a process is still there (a zombie counts as gone).
+pub fn alive(pid: u32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(s) => !s
+            .rsplit(')')
+            .next()
+            .is_some_and(|r| r.trim_start().starts_with('Z')),
+        Err(_) => false,
+    }
+}
+
+/// Names of the scenario families this build has.
+pub fn families() -> Vec<String> {
+    let out = stdout(&isocheck(&["list"]));
+    out.split("Scenario families")
+        .nth(1)
+        .unwrap_or("")
+        .lines()
+        .skip(1)
+        .take_while(|l| l.starts_with("  "))
+        .filter_map(|l| l.split_whitespace().next().map(String::from))
+        .collect()
+}

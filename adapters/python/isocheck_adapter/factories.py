@@ -1,0 +1,319 @@
+"""Subjects: a user factory (`module:function`) and the ready factories that
+reproduce the guide's setups with the real packages."""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import inspect
+import os
+import shutil
+import sys
+import tempfile
+from types import SimpleNamespace
+from typing import Any, Callable
+
+from .mapping import AdapterError, RootedBackend, Session, Subject, as_history
+
+PROBE_USERS = ("isocheckprobe", "isocheck-probe", "probe_user_1")
+
+
+def _short(e: BaseException, n: int = 240) -> str:
+    m = f"{type(e).__name__}: {e}"
+    return m if len(m) <= n else m[:n] + "..."
+
+
+def _has_deep() -> bool:
+    return importlib.util.find_spec("pydantic_deep") is not None
+
+
+def _execute_enabled(backend: Any) -> bool:
+    fn = getattr(backend, "execute", None)
+    if not callable(fn):
+        return False
+    flag = getattr(backend, "execute_enabled", None)
+    if isinstance(flag, bool):
+        return flag
+    if callable(flag):
+        try:
+            return bool(flag())
+        except Exception:  # noqa: BLE001
+            return False
+    return bool(getattr(backend, "_enable_execute", True))
+
+
+def _pick(obj: Any, *names: str) -> Any:
+    for n in names:
+        if isinstance(obj, dict) and n in obj:
+            return obj[n]
+        if not isinstance(obj, dict) and getattr(obj, n, None) is not None:
+            return getattr(obj, n)
+    return None
+
+
+def session_of(result: Any) -> Session:
+    """What a factory returned, as a Session: a backend alone, an object
+    with `.backend` (DeepAgentDeps, say), or a dict with `backend` and
+    optionally `checkpoint_store` and `history`."""
+    if hasattr(result, "read") and hasattr(result, "write") and not hasattr(result, "backend"):
+        return Session(_view(result))
+    deps = result.get("deps") if isinstance(result, dict) else None
+    backend = _pick(result, "backend") or (deps is not None and _pick(deps, "backend")) or None
+    if backend is None:
+        raise AdapterError("failed", f"the factory returned {type(result).__name__}, which has no backend")
+    ck = _pick(result, "checkpoint_store", "checkpoints") or (deps is not None and _pick(deps, "checkpoint_store")) or None
+    hist = as_history(_pick(result, "history", "message_history"))
+    return Session(_view(backend), ck, hist)
+
+
+def _view(backend: Any) -> Any:
+    """A LocalBackend (or anything wrapping one) is seen with its root as `/`."""
+    raw = getattr(backend, "unwrap", None)
+    raw = raw() if callable(raw) else backend
+    if type(raw).__name__ == "LocalBackend":
+        return RootedBackend(raw)
+    return backend
+
+
+_loads = 0
+
+
+def load(path: str, fresh: bool = False) -> Callable:
+    """`module:function` or `path/to/file.py:function`. With `fresh`, the
+    module is executed anew (a fresh app: its module-level state too)."""
+    global _loads
+    _loads += 1
+    mod_name, sep, attr = path.rpartition(":")
+    if not sep or not mod_name or not attr:
+        raise AdapterError("config", f"--factory {path!r}: expected module:function or file.py:function")
+    if mod_name.endswith(".py") or os.sep in mod_name:
+        spec = importlib.util.spec_from_file_location(f"isocheck_user_app_{_loads}", mod_name)
+        if spec is None or spec.loader is None:
+            raise AdapterError("config", f"--factory {path!r}: cannot load {mod_name}")
+        mod = importlib.util.module_from_spec(spec)
+        sys.modules[spec.name] = mod
+        try:
+            spec.loader.exec_module(mod)
+        except Exception as e:  # noqa: BLE001
+            raise AdapterError("config", f"--factory {path!r}: importing {mod_name} failed: {type(e).__name__}: {e}")
+    else:
+        if os.getcwd() not in sys.path:
+            sys.path.insert(0, os.getcwd())
+        try:
+            mod = importlib.import_module(mod_name)
+            if fresh:
+                mod = importlib.reload(mod)
+        except Exception as e:  # noqa: BLE001
+            raise AdapterError("config", f"--factory {path!r}: importing {mod_name} failed: {type(e).__name__}: {e}")
+    fn = getattr(mod, attr, None)
+    if not callable(fn):
+        raise AdapterError("config", f"--factory {path!r}: {mod_name} has no callable {attr!r}")
+    return fn
+
+
+class FactorySubject(Subject):
+    """Any app's `factory(user_id)`, sync or async. Raising for a user id
+    is a refusal of that id."""
+
+    def __init__(self, fn: Callable, caps: dict | None = None, reload: Callable[[], Callable] | None = None) -> None:
+        self.fn = fn
+        self.caps = caps
+        self.reload = reload
+
+    def new_tenancy(self, tid: str) -> Any:
+        # Each tenancy is a fresh app: the module is executed again, so its
+        # module-level state (workspace base, history dicts) starts empty.
+        return SimpleNamespace(id=tid, fn=self.reload() if self.reload else self.fn)
+
+    def capabilities(self) -> dict:
+        if self.caps is not None:
+            return self.caps
+        # Probe once with a harmless id to learn what a session offers.
+        errors = []
+        for probe in PROBE_USERS:
+            try:
+                r = self.fn(probe)
+                if inspect.isawaitable(r):
+                    import asyncio
+
+                    r = asyncio.run(_await(r))
+                s = session_of(r)
+                break
+            except Exception as e:  # noqa: BLE001
+                errors.append(f"{probe!r}: {_short(e)}")
+        else:
+            raise AdapterError("config", "the factory raised for every probe user id ("
+                               + "; ".join(errors) + "); give the capabilities with --caps")
+        deep = _has_deep()
+        return {
+            "files": True,
+            "execute": _execute_enabled(s.backend),
+            "checkpoints": s.checkpoints is not None,
+            "history": s.history is not None,
+            "features": {"memory": deep, "plans": deep, "eviction": deep},
+        }
+
+    def open(self, tenancy: Any, user: str) -> Any:
+        try:
+            r = tenancy.fn(user)
+        except Exception as e:  # noqa: BLE001
+            raise AdapterError("refused", f"the factory raised for this user id: {_short(e)}")
+        if inspect.isawaitable(r):
+            return self._open_async(r)
+        return session_of(r)
+
+    async def _open_async(self, r: Any) -> Session:
+        try:
+            v = await r
+        except Exception as e:  # noqa: BLE001
+            raise AdapterError("refused", f"the factory raised for this user id: {_short(e)}")
+        return session_of(v)
+
+
+async def _await(a: Any) -> Any:
+    return await a
+
+
+def _caps(execute: bool = False) -> dict:
+    return {"files": True, "execute": execute, "checkpoints": True, "history": True,
+            "features": {"memory": True, "plans": True, "eviction": True}}
+
+
+class Problem(Subject):
+    """The guide's "The Problem": one DeepAgentDeps(backend=StateBackend())
+    shared by every user of the tenancy (so one checkpoint store too);
+    message histories per user."""
+
+    def __init__(self) -> None:
+        from pydantic_ai_backends import StateBackend  # noqa: F401
+        from pydantic_deep import DeepAgentDeps, InMemoryCheckpointStore  # noqa: F401
+
+    def capabilities(self) -> dict:
+        return _caps()
+
+    def new_tenancy(self, tid: str) -> Any:
+        from pydantic_ai_backends import StateBackend
+        from pydantic_deep import InMemoryCheckpointStore
+
+        return SimpleNamespace(backend=StateBackend(), checkpoints=InMemoryCheckpointStore(), histories={})
+
+    def open(self, t: Any, user: str) -> Session:
+        return Session(t.backend, t.checkpoints, as_history(t.histories.setdefault(user, [])))
+
+
+class PatternA(Subject):
+    """Pattern A: a fresh StateBackend + InMemoryCheckpointStore per session."""
+
+    def __init__(self) -> None:
+        from pydantic_ai_backends import StateBackend  # noqa: F401
+        from pydantic_deep import InMemoryCheckpointStore  # noqa: F401
+
+    def capabilities(self) -> dict:
+        return _caps()
+
+    def new_tenancy(self, tid: str) -> Any:
+        return SimpleNamespace(histories={})
+
+    def open(self, t: Any, user: str) -> Session:
+        from pydantic_ai_backends import StateBackend
+        from pydantic_deep import InMemoryCheckpointStore
+
+        return Session(StateBackend(), InMemoryCheckpointStore(), as_history(t.histories.setdefault(user, [])))
+
+
+class PatternB(Subject):
+    """Pattern B exactly as the guide writes it, with temp bases per tenancy:
+    LocalBackend(root_dir=f"{base}/{user_id}") and
+    FileCheckpointStore(f"{base2}/{user_id}"). The user id goes into the
+    path raw, as in the guide."""
+
+    def __init__(self) -> None:
+        from pydantic_ai_backends import LocalBackend  # noqa: F401
+        from pydantic_deep import FileCheckpointStore  # noqa: F401
+
+    def capabilities(self) -> dict:
+        return _caps(execute=True)  # LocalBackend's default: enable_execute=True
+
+    def new_tenancy(self, tid: str) -> Any:
+        top = tempfile.mkdtemp(prefix=f"isocheck-pattern-b-{tid}-")
+        base, base2 = f"{top}/workspaces", f"{top}/checkpoints"
+        os.makedirs(base)
+        os.makedirs(base2)
+        return SimpleNamespace(top=top, base=base, base2=base2, histories={})
+
+    def close_tenancy(self, t: Any) -> None:
+        shutil.rmtree(t.top, ignore_errors=True)
+
+    def open(self, t: Any, user_id: str) -> Session:
+        from pydantic_ai_backends import LocalBackend
+        from pydantic_deep import FileCheckpointStore
+
+        base, base2 = t.base, t.base2
+        try:
+            backend = LocalBackend(root_dir=f"{base}/{user_id}")
+            store = FileCheckpointStore(f"{base2}/{user_id}")
+        except Exception as e:  # noqa: BLE001 - the app would fail this request
+            raise AdapterError("refused", _short(e))
+        return Session(RootedBackend(backend), store, as_history(t.histories.setdefault(user_id, [])))
+
+
+def docker_reachable() -> str | None:
+    """None when a Docker engine answers; otherwise the reason."""
+    try:
+        import docker  # type: ignore
+    except ImportError as e:
+        return f"the docker Python SDK is not installed ({e})"
+    try:
+        docker.from_env(timeout=5).ping()
+    except Exception as e:  # noqa: BLE001
+        return f"no Docker engine is reachable ({type(e).__name__}: {e})"
+    return None
+
+
+class PatternC(Subject):
+    """Pattern C: DockerSandbox through SessionManager, one per tenancy."""
+
+    def __init__(self) -> None:
+        why = docker_reachable()
+        if why is not None:
+            raise AdapterError("unsupported", f"pattern-c needs Docker: {why}")
+        from pydantic_ai_backends import SessionManager  # noqa: F401
+        from pydantic_deep import FileCheckpointStore  # noqa: F401
+
+    def capabilities(self) -> dict:
+        return _caps(execute=True)
+
+    def new_tenancy(self, tid: str) -> Any:
+        from pydantic_ai_backends import SessionManager
+
+        top = tempfile.mkdtemp(prefix=f"isocheck-pattern-c-{tid}-")
+        os.makedirs(f"{top}/workspaces")
+        return SimpleNamespace(top=top, manager=SessionManager(workspace_root=f"{top}/workspaces"), histories={})
+
+    async def close_tenancy(self, t: Any) -> None:
+        for name in ("shutdown", "close_all", "cleanup_all"):
+            fn = getattr(t.manager, name, None)
+            if callable(fn):
+                r = fn()
+                if inspect.isawaitable(r):
+                    await r
+                break
+        shutil.rmtree(t.top, ignore_errors=True)
+
+    async def open(self, t: Any, user_id: str) -> Session:
+        from pydantic_deep import FileCheckpointStore
+
+        try:
+            sandbox = await t.manager.get_or_create(user_id)
+        except Exception as e:  # noqa: BLE001
+            raise AdapterError("refused", _short(e))
+        return Session(sandbox, FileCheckpointStore(f"{t.top}/checkpoints/{user_id}"),
+                       as_history(t.histories.setdefault(user_id, [])))
+
+
+READY: dict[str, Callable[[], Subject]] = {
+    "problem": Problem,
+    "pattern-a": PatternA,
+    "pattern-b": PatternB,
+    "pattern-c": PatternC,
+}

@@ -1,0 +1,204 @@
+"""The protocol core: standard library only.
+
+One asyncio loop reads request lines from stdin in chunks. A request whose
+subject call is synchronous is answered inline, and all inline replies of a
+chunk go out in one write; a call that returns an awaitable becomes a task
+and answers when it completes. So many requests are in flight at once and a
+slow operation never blocks the others.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import json
+import os
+import sys
+import traceback
+from typing import Any, Callable
+
+from . import PROTOCOL
+from .mapping import AdapterError, Session, Subject
+
+_OUT_FD: int | None = None
+
+
+def _protect_stdout() -> int:
+    """Keeps fd 1 for the protocol; stray prints of the app go to stderr."""
+    fd = os.dup(1)
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
+    return fd
+
+
+def _write(data: bytes) -> None:
+    assert _OUT_FD is not None
+    view = memoryview(data)
+    while view:
+        n = os.write(_OUT_FD, view)
+        view = view[n:]
+
+
+def _line(obj: dict) -> bytes:
+    return (json.dumps(obj, ensure_ascii=False, separators=(",", ":")) + "\n").encode()
+
+
+def _err(rid: Any, kind: str, message: str) -> bytes:
+    return _line({"id": rid, "error": {"kind": kind, "message": message}})
+
+
+def _classify(e: BaseException) -> tuple[str, str]:
+    if isinstance(e, AdapterError):
+        return e.kind, e.message
+    msg = f"{type(e).__name__}: {e}"
+    if isinstance(e, FileNotFoundError):
+        return "not-found", msg
+    if isinstance(e, NotImplementedError):
+        return "unsupported", msg
+    return "failed", msg
+
+
+class Server:
+    def __init__(self, subject: Subject) -> None:
+        self.subject = subject
+        self.tenancies: dict[str, Any] = {}
+        self.sessions: dict[str, Session] = {}
+        self.next_tenancy = 0
+        self.next_session = 0
+        self.tasks: set[asyncio.Task] = set()
+
+    # -- dispatch ---------------------------------------------------------
+    def handle(self, req: dict) -> tuple[Any, Callable[[Any], Any] | None]:
+        """Returns (value, post): value may be awaitable; post maps the
+        resolved value to the protocol result."""
+        op = req.get("op")
+        if op == "new_tenancy":
+            self.next_tenancy += 1
+            tid = f"t{self.next_tenancy}"
+            self.tenancies[tid] = self.subject.new_tenancy(tid)
+            return {"tenancy": tid}, None
+        if op == "close_tenancy":
+            tid = req["tenancy"]
+            t = self.tenancies.pop(tid, None)
+            for sid in [s for s, v in self.sessions.items() if v.tenancy_id == tid]:
+                del self.sessions[sid]
+            if t is None:
+                return None, None
+            return self.subject.close_tenancy(t), lambda _: None
+        if op == "open":
+            tid = req["tenancy"]
+            t = self.tenancies.get(tid)
+            if t is None:
+                raise AdapterError("failed", f"unknown tenancy {tid!r}")
+            user = req["user"]
+
+            def opened(session: Session) -> dict:
+                self.next_session += 1
+                sid = f"s{self.next_session}"
+                session.tenancy_id = tid
+                self.sessions[sid] = session
+                return {"session": sid}
+
+            return self.subject.open(t, user), opened
+        sid = req.get("session")
+        s = self.sessions.get(sid) if sid is not None else None
+        if s is None:
+            raise AdapterError("failed", f"unknown session {sid!r} for op {op!r}")
+        fn = s.ops.get(op) if isinstance(op, str) else None
+        if fn is None:
+            raise AdapterError("unsupported", f"operation {op!r}")
+        return fn(req)
+
+    # -- the loop ---------------------------------------------------------
+    async def _finish(self, rid: Any, value: Any, post: Callable | None) -> None:
+        try:
+            v = await value
+            out = _line({"id": rid, "ok": post(v) if post else v})
+        except Exception as e:  # noqa: BLE001 - every error is an answer
+            kind, msg = _classify(e)
+            if kind == "failed" and os.environ.get("ISOCHECK_ADAPTER_DEBUG"):
+                traceback.print_exc()
+            out = _err(rid, kind, msg)
+        _write(out)
+
+    def _one(self, line: bytes, out: list[bytes]) -> None:
+        try:
+            req = json.loads(line)
+            rid = req["id"]
+        except Exception as e:  # noqa: BLE001
+            # Not a request we can answer: say so on the log and stop.
+            print(f"isocheck-adapter: bad request line ({e}): {line[:200]!r}", file=sys.stderr)
+            raise SystemExit(3)
+        try:
+            value, post = self.handle(req)
+            if inspect.isawaitable(value):
+                task = asyncio.ensure_future(self._finish(rid, value, post))
+                self.tasks.add(task)
+                task.add_done_callback(self.tasks.discard)
+                return
+            out.append(_line({"id": rid, "ok": post(value) if post else value}))
+        except SystemExit:
+            raise
+        except Exception as e:  # noqa: BLE001
+            kind, msg = _classify(e)
+            if kind == "failed" and os.environ.get("ISOCHECK_ADAPTER_DEBUG"):
+                traceback.print_exc()
+            out.append(_err(rid, kind, msg))
+
+    async def serve(self) -> None:
+        loop = asyncio.get_running_loop()
+        reader = asyncio.StreamReader(limit=1 << 26)
+        await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
+        buf = b""
+        while True:
+            chunk = await reader.read(1 << 16)
+            if not chunk:
+                break
+            buf += chunk
+            *lines, buf = buf.split(b"\n")
+            out: list[bytes] = []
+            for line in lines:
+                if line.strip():
+                    self._one(line, out)
+            if out:
+                _write(b"".join(out))
+        # stdin closed: finish what is in flight, release every tenancy.
+        if self.tasks:
+            await asyncio.wait(list(self.tasks), timeout=5)
+        for t in list(self.tenancies.values()):
+            try:
+                r = self.subject.close_tenancy(t)
+                if inspect.isawaitable(r):
+                    await r
+            except Exception:  # noqa: BLE001
+                traceback.print_exc()
+        self.tenancies.clear()
+
+
+def hello(subject: str, capabilities: dict | None = None, error: tuple[str, str] | None = None) -> dict:
+    h: dict[str, Any] = {"protocol": PROTOCOL, "subject": subject}
+    if error is not None:
+        h["error"] = {"kind": error[0], "message": error[1]}
+    else:
+        h["capabilities"] = capabilities
+    return h
+
+
+def run(name: str, make: Callable[[], Subject]) -> int:
+    """Announces `make()`'s subject and serves it until stdin closes."""
+    global _OUT_FD
+    _OUT_FD = _protect_stdout()
+    try:
+        subject = make()
+        caps = subject.capabilities()
+    except AdapterError as e:
+        _write(_line(hello(name, error=("unsupported" if e.kind == "unsupported" else "config", e.message))))
+        return 2
+    except Exception as e:  # noqa: BLE001
+        traceback.print_exc()
+        _write(_line(hello(name, error=("config", f"{type(e).__name__}: {e}"))))
+        return 2
+    _write(_line(hello(name, caps)))
+    server = Server(subject)
+    asyncio.run(server.serve())
+    return 0

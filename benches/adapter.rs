@@ -1,0 +1,97 @@
+//! The adapter's operations/second (isocheck driving `pattern-a` through
+//! the protocol, 8 users pipelined) next to the same Python backend's
+//! in-process rate (adapters/python/isocheck_adapter/bench.py), same run.
+//! Needs target/py-venv (scripts/python-venv.sh).
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use isocheck::subject::adapter::AdapterFactory;
+use isocheck::subject::{Session, SubjectFactory};
+
+const ROUNDS: usize = 2500; // per user; 6 operations each
+
+async fn mix(s: &Session, i: usize) -> usize {
+    let b = &s.backend;
+    let p = format!("/files/f{}.md", i % 16);
+    b.write(&p, &format!("canary-{i} line\nsecond line\n"))
+        .await
+        .unwrap();
+    b.read(&p, 0, 2000).await.unwrap();
+    b.exists(&p).await.unwrap();
+    b.ls_info("/files").await.unwrap();
+    b.edit(&p, "second", "other", false).await.unwrap();
+    b.glob_info("*.md", "/files").await.unwrap();
+    6
+}
+
+fn main() {
+    let root = env!("CARGO_MANIFEST_DIR");
+    let py = format!("{root}/target/py-venv/bin/python");
+    if !std::path::Path::new(&py).exists() {
+        println!("skipped: {py} is missing (run scripts/python-venv.sh)");
+        return;
+    }
+    let out = std::process::Command::new(&py)
+        .args(["-m", "isocheck_adapter.bench", "20000"])
+        .output()
+        .expect("python runs");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let inproc: f64 = text
+        .split_whitespace()
+        .nth(1)
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("bench.py: {text} {}", String::from_utf8_lossy(&out.stderr)));
+
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let (rate, seq) = rt.block_on(async {
+        let f = Arc::new(AdapterFactory::new(
+            [
+                py.as_str(),
+                "-m",
+                "isocheck_adapter",
+                "--factory",
+                "pattern-a",
+            ]
+            .map(String::from)
+            .to_vec(),
+        ));
+        f.start().await.unwrap();
+        let t = f.create().await.unwrap();
+        let mut sessions = Vec::new();
+        for u in 0..8 {
+            sessions.push(t.open(&format!("user{u}")).await.unwrap());
+        }
+        // Pipelined: the 8 users' operations in flight together.
+        let start = Instant::now();
+        let mut tasks = Vec::new();
+        for s in sessions.clone() {
+            tasks.push(tokio::spawn(async move {
+                let mut n = 0;
+                for i in 0..ROUNDS {
+                    n += mix(&s, i).await;
+                }
+                n
+            }));
+        }
+        let mut ops = 0;
+        for t in tasks {
+            ops += t.await.unwrap();
+        }
+        let rate = ops as f64 / start.elapsed().as_secs_f64();
+        // One request at a time (round-trip bound).
+        let start = Instant::now();
+        let mut n = 0;
+        for i in 0..ROUNDS {
+            n += mix(&sessions[0], i).await;
+        }
+        let seq = n as f64 / start.elapsed().as_secs_f64();
+        t.shutdown().await.unwrap();
+        f.stop().await.unwrap();
+        (rate, seq)
+    });
+    println!("adapter (pattern-a, 8 users pipelined): {rate:>10.0} ops/s");
+    println!("adapter (one request at a time):        {seq:>10.0} ops/s");
+    println!("in-process StateBackend (same mix):     {inproc:>10.0} ops/s");
+    println!("adapter / in-process: {:.2} (goal >= 0.50)", rate / inproc);
+}
