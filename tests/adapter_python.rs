@@ -47,11 +47,29 @@ fn findings_on(v: &serde_json::Value, item: &str) -> usize {
 #[test]
 fn pattern_a_passes_every_family_it_supports() {
     let Some(py) = venv_python() else { return };
-    let (code, v, err) = run(&py, "pattern-a", &["--cases", "48"]);
+    // Isolation holds (C1-C3 pass). The one finding is real and about the
+    // library, not the pattern: pydantic-deep 0.3.44 names plans with
+    // `uuid4().hex[:6]` (features/plan/toolset.py), 24 bits, so plans of one
+    // slug collide with 50% chance at about 4,800 saves. It is medium (X2):
+    // with --fail-on high the run passes.
+    let (code, v, err) = run(&py, "pattern-a", &["--cases", "48", "--fail-on", "high"]);
     assert_eq!(code, 0, "{err}\n{v:#}");
-    assert_eq!(v["summary"]["findings"], 0);
+    let findings = v["findings"].as_array().unwrap();
+    assert_eq!(findings.len(), 1, "{v:#}");
+    assert_eq!(findings[0]["scenario"], "plan-uniqueness");
+    assert_eq!(findings[0]["checklist"], "X2");
+    assert!(
+        findings[0]["evidence"]["detail"]
+            .as_str()
+            .unwrap()
+            .contains("24 bits"),
+        "{v:#}"
+    );
     for s in v["scenarios"].as_array().unwrap() {
-        assert!(s["status"] == "pass" || s["status"] == "not-tested", "{s}");
+        assert!(
+            s["status"] == "pass" || s["status"] == "not-tested" || s["name"] == "plan-uniqueness",
+            "{s}"
+        );
     }
     for item in ["C1", "C2", "C3"] {
         assert_eq!(status(&v, item), "pass", "{item}: {v:#}");

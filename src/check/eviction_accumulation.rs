@@ -62,9 +62,17 @@ impl Family for EvictionAccumulation {
                     // operation of its own) the same id in two sessions
                     // shares a path by construction: only distinct ids that
                     // meet (the backend aliases them) say something.
+                    // And a path reused in a later session overwrites only if
+                    // storage persists across sessions.
                     let own_naming = ctx.caps.features.eviction;
+                    let persists = ctx.options.expect_persistence.or(ctx.caps.persistence)
+                        == Some(crate::subject::Persistence::Persistent);
                     match seen.get(&key) {
-                        Some(prev) if *prev != now && (own_naming || prev.1 != now.1) => {
+                        Some(prev)
+                            if *prev != now
+                                && (prev.1 != now.1
+                                    || (own_naming && persists && prev.0 != now.0)) =>
+                        {
                             let detail = format!(
                                 "the result of call {:?} (session {}) was overwritten by call {:?} (session {}) at {}",
                                 prev.1, prev.0 + 1, now.1, now.0 + 1, key.1

@@ -58,11 +58,11 @@ pub fn plan_id(path: &str) -> Option<String> {
 pub fn id_bits(ids: &[String]) -> Option<(f64, usize, u32)> {
     let len = ids.iter().map(|i| i.chars().count()).min()?;
     let all = ids.iter().flat_map(|i| i.chars());
-    let mut class = 10u32;
+    // Digits count as hex: a few random hex ids often hold no letter, and
+    // a smaller alphabet would report a weakness that is not there.
+    let mut class = 16u32;
     for c in all {
-        let need = if c.is_ascii_digit() {
-            10
-        } else if ('a'..='f').contains(&c) {
+        let need = if c.is_ascii_digit() || ('a'..='f').contains(&c) {
             16
         } else if c.is_ascii_lowercase() {
             36

@@ -335,7 +335,12 @@ impl From<WireCapabilities> for s::Capabilities {
                 memory: c.features.memory,
                 plans: c.features.plans,
                 eviction: c.features.eviction,
+                // Protocol v1 has no seed_context: context-files is not
+                // tested through an adapter.
+                context: false,
             },
+            // Not declared by protocol v1: give --expect-persistence.
+            persistence: None,
         }
     }
 }
