@@ -259,50 +259,33 @@ fn judge_entry(
             }
         }
     }
-    // Existence: paths only others wrote.
+    // Existence: paths only others wrote (by a canary in the name, or the
+    // exact path), never the seeded context files.
     for (p, is_dir) in revealed_paths(&e.op, obs) {
-        let mut flagged = false;
-        for tok in canary::scan(&p) {
-            if let Some(ws) = st.path_tokens.get(tok) {
-                if ws.iter().all(|w| w.user != b) {
-                    if let Some(w) = ws.iter().find(|w| w.step < s) {
-                        out.push(v(
-                            Kind::ExistenceLeak,
-                            Some(w.user),
-                            Some(w.entry),
-                            format!("saw path {p}"),
-                        ));
-                        flagged = true;
-                        break;
-                    }
-                }
-            }
-        }
-        if !flagged && !is_dir && !h.plan.seeds.iter().any(|(sp, _)| normalize(sp) == p) {
-            if let Some(ws) = st.paths.get(&p) {
-                if ws.iter().all(|w| w.user != b) {
-                    if let Some(w) = ws.iter().find(|w| w.step < s) {
-                        out.push(v(
-                            Kind::ExistenceLeak,
-                            Some(w.user),
-                            Some(w.entry),
-                            format!("saw path {p}"),
-                        ));
-                    }
-                }
-            }
+        let by_token = canary::scan(&p)
+            .into_iter()
+            .find_map(|tok| only_others(st.path_tokens.get(tok), b, s));
+        let seeded = h.plan.seeds.iter().any(|(sp, _)| normalize(sp) == p);
+        let by_path = || {
+            (!is_dir && !seeded)
+                .then(|| only_others(st.paths.get(&p), b, s))
+                .flatten()
+        };
+        if let Some(w) = by_token.or_else(by_path) {
+            out.push(v(
+                Kind::ExistenceLeak,
+                Some(w.user),
+                Some(w.entry),
+                format!("saw path {p}"),
+            ));
         }
     }
     // Command output naming another user's files.
     if let Obs::Exec(r) = obs {
         for tok in canary::scan(&r.output) {
-            if let Some(ws) = st.path_tokens.get(tok) {
-                if ws.iter().all(|w| w.user != b) {
-                    if let Some(w) = ws.iter().find(|w| w.step < s) {
-                        let detail = format!("output names another user's file ({tok})");
-                        out.push(v(Kind::ExistenceLeak, Some(w.user), Some(w.entry), detail));
-                    }
-                }
+            if let Some(w) = only_others(st.path_tokens.get(tok), b, s) {
+                let detail = format!("output names another user's file ({tok})");
+                out.push(v(Kind::ExistenceLeak, Some(w.user), Some(w.entry), detail));
             }
         }
     }
@@ -333,6 +316,15 @@ fn judge_entry(
     if out.len() == before {
         check_missing(st, h, idx, same_step, Some(obs), out);
     }
+}
+
+/// The first earlier writer, if only users other than `b` ever wrote it.
+fn only_others(writers: Option<&Vec<Mark>>, b: usize, s: usize) -> Option<Mark> {
+    let ws = writers?;
+    if ws.iter().any(|w| w.user == b) {
+        return None;
+    }
+    ws.iter().find(|w| w.step < s).copied()
 }
 
 /// Own data that should be visible but is not.
