@@ -109,7 +109,14 @@ fn pattern_b_as_the_guide_writes_it_aliases_hostile_user_ids() {
         let (code, v, err) = run(
             &py,
             "pattern-b",
-            &["--cases", "64", "--scenarios", "hostile-user-ids"],
+            &[
+                "--cases",
+                "64",
+                "--scenarios",
+                "hostile-user-ids",
+                "--rounds",
+                "1",
+            ],
         );
         assert_eq!(code, 1, "{err}\n{v:#}");
         assert!(findings_on(&v, "C1") > 0, "{v:#}");
@@ -126,7 +133,14 @@ fn pattern_b_as_the_guide_writes_it_aliases_hostile_user_ids() {
         let (code, v, err) = run(
             &py,
             "pattern-b",
-            &["--cases", "32", "--scenarios", "execute-escape"],
+            &[
+                "--cases",
+                "32",
+                "--scenarios",
+                "execute-escape",
+                "--rounds",
+                "1",
+            ],
         );
         assert_eq!(code, 1, "{err}\n{v:#}");
         assert!(findings_on(&v, "C5") > 0, "{v:#}");

@@ -2,8 +2,9 @@
 //!
 //! What it checks: where the subject offers `execute`, users write canary
 //! files (and, through the shell, canary files in the temp directory), and
-//! commands run as one user look for the others' canaries: through relative
-//! paths (`cat ../*/*`, `../../*/*/*`), a listing of the parent of the
+//! commands run as one user look for the others' canaries: small regular
+//! files found from relative paths (`find ..`, `find ../..`, bounded in
+//! depth, size and count; never device files), a listing of the parent of the
 //! working directory, the shared temp directory (`$TMPDIR`, `/tmp`), the
 //! environment and the process list. Any other user's canary, or another
 //! user's file name, in a command's output is a finding (C5).
@@ -19,7 +20,7 @@
 use proptest::strategy::BoxedStrategy;
 
 use super::{doc_from_file, Family};
-use crate::gen::{self, GenConfig, Scenario};
+use crate::gen::{self, GenConfig, IdMix, Scenario};
 use crate::subject::Capabilities;
 
 pub struct ExecuteEscape;
@@ -36,6 +37,12 @@ impl Family for ExecuteEscape {
         super::needs(caps.execute, "the subject offers no execute")
     }
     fn strategy(&self, cfg: &GenConfig) -> BoxedStrategy<Scenario> {
-        gen::scenario(cfg, gen::execute_ops())
+        // Plain ids: a hostile id could root a user's shell high up the host
+        // tree (hostile-user-ids covers the ids themselves).
+        let cfg = GenConfig {
+            ids: IdMix::Plain,
+            ..cfg.clone()
+        };
+        gen::scenario(&cfg, gen::execute_ops())
     }
 }

@@ -54,8 +54,8 @@ pub const CALL_IDS: [&str; 6] = ["call_0", "a.b", "a_b", "a/b", "", "call_1"];
 /// paths, the parent of the working directory, shared temp dirs, the
 /// environment and the process list.
 pub const PROBES: [&str; 6] = [
-    "cat ../*/* ../*/*/* ../*/*/*/* 2>/dev/null",
-    "cat ../../*/*/* ../../*/*/*/* ../../*/*/*/*/* 2>/dev/null",
+    "find .. -maxdepth 3 -type f -size -64k 2>/dev/null | head -n 200 | xargs cat 2>/dev/null",
+    "find ../.. -maxdepth 4 -type f -size -64k 2>/dev/null | head -n 200 | xargs cat 2>/dev/null",
     "ls -R .. 2>/dev/null | head -n 500",
     "cat \"${TMPDIR:-/tmp}\"/icq* 2>/dev/null",
     "env",
