@@ -202,3 +202,44 @@ mod tests {
         assert_eq!(sanitize("a.b"), sanitize("a/b"));
     }
 }
+
+/// What every tenancy of a reference subject holds besides its storage:
+/// how to name features, a salt of its own, and the context files to seed.
+pub struct ReferenceParts {
+    profile: Arc<Profile>,
+    naming: Naming,
+    salt: String,
+    opens: AtomicU64,
+    pub seeds: Seeds,
+}
+
+impl ReferenceParts {
+    /// `kind` tells subjects apart in the salt (`state`, `local`).
+    pub fn new(kind: &str, profile: Arc<Profile>, naming: Naming, salts: &Salts) -> Self {
+        let salt = format!("{kind}:{}", salts.next());
+        Self {
+            profile,
+            naming,
+            salt,
+            opens: AtomicU64::new(0),
+            seeds: Seeds::default(),
+        }
+    }
+
+    /// Seeds `backend` and returns the feature operations of a new session of `user` on it.
+    pub async fn open(
+        &self,
+        backend: &Arc<dyn Backend>,
+        user: &str,
+    ) -> SubjectResult<Arc<dyn Features>> {
+        self.seeds.apply(backend.as_ref()).await?;
+        let n = self.opens.fetch_add(1, Ordering::Relaxed);
+        let salt = format!("{}:{n}:{user}", self.salt);
+        Ok(Arc::new(ReferenceFeatures::new(
+            backend.clone(),
+            self.profile.clone(),
+            self.naming,
+            salt,
+        )))
+    }
+}

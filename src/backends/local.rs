@@ -13,14 +13,13 @@
 use std::fs;
 use std::io::{ErrorKind, Write};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use async_trait::async_trait;
 use sha2::{Digest, Sha256};
 
 use super::common::{self, GrepQuery};
-use super::features::{reference_caps, Naming, ReferenceFeatures, Salts, Seeds};
+use super::features::{reference_caps, Naming, ReferenceParts, Salts};
 use super::memory::checkpoint_ops;
 use crate::profile::Profile;
 use crate::subject::*;
@@ -387,11 +386,7 @@ impl LocalSubject {
 
 struct LocalTenancy {
     root: TempRoot,
-    profile: Arc<Profile>,
-    naming: Naming,
-    salt: u64,
-    opens: AtomicU64,
-    seeds: Seeds,
+    parts: ReferenceParts,
 }
 
 #[async_trait]
@@ -404,16 +399,8 @@ impl Tenancy for LocalTenancy {
         let base = self.root.path();
         let backend: Arc<dyn Backend> =
             Arc::new(LocalBackend::new(base.join("workspaces").join(&name))?);
-        self.seeds.apply(backend.as_ref()).await?;
-        let n = self.opens.fetch_add(1, Ordering::Relaxed);
-        let salt = format!("local:{}:{n}:{user}", self.salt);
         Ok(Session {
-            features: Some(Arc::new(ReferenceFeatures::new(
-                backend.clone(),
-                self.profile.clone(),
-                self.naming,
-                salt,
-            ))),
+            features: Some(self.parts.open(&backend, user).await?),
             backend,
             checkpoints: Some(Arc::new(FileCheckpointStore::new(
                 base.join("checkpoints").join(&name),
@@ -425,7 +412,7 @@ impl Tenancy for LocalTenancy {
     }
 
     async fn seed_context(&self, path: &str, content: &str) -> SubjectResult<()> {
-        self.seeds.add(path, content);
+        self.parts.seeds.add(path, content);
         Ok(())
     }
 }
@@ -438,11 +425,7 @@ impl SubjectFactory for LocalSubject {
     async fn create(&self) -> SubjectResult<Box<dyn Tenancy>> {
         Ok(Box::new(LocalTenancy {
             root: TempRoot::new("isocheck-local-")?,
-            profile: self.profile.clone(),
-            naming: self.naming,
-            salt: self.salts.next(),
-            opens: AtomicU64::new(0),
-            seeds: Seeds::default(),
+            parts: ReferenceParts::new("local", self.profile.clone(), self.naming, &self.salts),
         }))
     }
 }

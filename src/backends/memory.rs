@@ -4,13 +4,12 @@
 //! session, so nothing is shared and nothing persists).
 
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 
 use super::common::{self, GrepQuery};
-use super::features::{reference_caps, Naming, ReferenceFeatures, Salts, Seeds};
+use super::features::{reference_caps, Naming, ReferenceParts, Salts};
 use crate::profile::Profile;
 use crate::subject::*;
 
@@ -256,31 +255,19 @@ impl StateSubject {
 }
 
 struct StateTenancy {
-    profile: Arc<Profile>,
-    naming: Naming,
-    salt: u64,
-    opens: AtomicU64,
-    seeds: Seeds,
+    parts: ReferenceParts,
 }
 
 #[async_trait]
 impl Tenancy for StateTenancy {
     async fn open(&self, user: &str) -> SubjectResult<Session> {
         let mut s = fresh_session();
-        let n = self.opens.fetch_add(1, Ordering::Relaxed);
-        let salt = format!("state:{}:{n}:{user}", self.salt);
-        s.features = Some(Arc::new(ReferenceFeatures::new(
-            s.backend.clone(),
-            self.profile.clone(),
-            self.naming,
-            salt,
-        )));
-        self.seeds.apply(s.backend.as_ref()).await?;
+        s.features = Some(self.parts.open(&s.backend, user).await?);
         Ok(s)
     }
 
     async fn seed_context(&self, path: &str, content: &str) -> SubjectResult<()> {
-        self.seeds.add(path, content);
+        self.parts.seeds.add(path, content);
         Ok(())
     }
 }
@@ -292,11 +279,7 @@ impl SubjectFactory for StateSubject {
     }
     async fn create(&self) -> SubjectResult<Box<dyn Tenancy>> {
         Ok(Box::new(StateTenancy {
-            profile: self.profile.clone(),
-            naming: self.naming,
-            salt: self.salts.next(),
-            opens: AtomicU64::new(0),
-            seeds: Seeds::default(),
+            parts: ReferenceParts::new("state", self.profile.clone(), self.naming, &self.salts),
         }))
     }
 }
