@@ -185,24 +185,6 @@ pub fn reference_caps(persistence: Persistence) -> Capabilities {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn segments_are_injective_and_safe() {
-        let names = [
-            "main", "a/b", "..", ".", "a_b", "A", "a", "", "a.b", "%6162", "ab",
-        ];
-        let enc: std::collections::HashSet<_> = names.iter().map(|n| encode_segment(n)).collect();
-        assert_eq!(enc.len(), names.len());
-        assert!(enc
-            .iter()
-            .all(|e| !e.contains('/') && e != "." && e != ".."));
-        assert_eq!(sanitize("a.b"), sanitize("a/b"));
-    }
-}
-
 /// What every tenancy of a reference subject holds besides its storage:
 /// how to name features, a salt of its own, and the context files to seed.
 pub struct ReferenceParts {
@@ -241,5 +223,23 @@ impl ReferenceParts {
             self.naming,
             salt,
         )))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn segments_are_injective_and_safe() {
+        let names = [
+            "main", "a/b", "..", ".", "a_b", "A", "a", "", "a.b", "%6162", "ab",
+        ];
+        let enc: std::collections::HashSet<_> = names.iter().map(|n| encode_segment(n)).collect();
+        assert_eq!(enc.len(), names.len());
+        assert!(enc
+            .iter()
+            .all(|e| !e.contains('/') && e != "." && e != ".."));
+        assert_eq!(sanitize("a.b"), sanitize("a/b"));
     }
 }
