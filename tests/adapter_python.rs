@@ -309,3 +309,203 @@ fn pattern_c_needs_docker() {
     }
     assert_eq!(o.status.code(), Some(0), "{out}\n{}", stderr(&o));
 }
+
+/// What a report concludes: every checklist item's and scenario's status,
+/// and the findings as (scenario, item, kind).
+fn verdicts(v: &serde_json::Value) -> (Vec<String>, Vec<String>, Vec<String>) {
+    let list = |key: &str, name: &str| -> Vec<String> {
+        v[key]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| format!("{}={}", c[name].as_str().unwrap(), c["status"]))
+            .collect()
+    };
+    let mut findings: Vec<String> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| format!("{} {} {}", f["scenario"], f["checklist"], f["kind"]))
+        .collect();
+    findings.sort();
+    (list("checklist", "id"), list("scenarios", "name"), findings)
+}
+
+/// Runs `factory` directly and in agent mode with one seed; both must
+/// reach the same verdicts. Returns the agent mode's exit code and report.
+fn agent_mode_agrees(py: &str, factory: &str, extra: &[&str]) -> (i32, serde_json::Value) {
+    let mut args = vec!["--cases", "4", "--rounds", "1"];
+    args.extend_from_slice(extra);
+    let (direct_code, direct, _) = run(py, factory, &args);
+    let (code, agent, err) = run(py, &format!("{factory} --agent"), &args);
+    assert!(
+        err.contains(&format!("serves {factory} (agent)")),
+        "not in agent mode: {err}"
+    );
+    assert_eq!(code, direct_code, "{err}\n{agent:#}\n{direct:#}");
+    assert_eq!(verdicts(&agent), verdicts(&direct), "{agent:#}\n{direct:#}");
+    (code, agent)
+}
+
+#[test]
+fn agent_mode_reaches_the_verdicts_of_pattern_a() {
+    let Some(py) = venv_python() else { return };
+    // Through the real agent's tools, isolation still holds; the one
+    // finding is pydantic-deep's 6-hex plan id, now from the planner's own
+    // save_plan.
+    let (code, v) = agent_mode_agrees(&py, "pattern-a", &["--fail-on", "high"]);
+    assert_eq!(code, 0, "{v:#}");
+    for item in ["C1", "C2", "C3"] {
+        assert_eq!(status(&v, item), "pass", "{item}: {v:#}");
+    }
+    let f = v["findings"].as_array().unwrap();
+    assert_eq!(f.len(), 1, "{v:#}");
+    assert_eq!(f[0]["scenario"], "plan-uniqueness", "{v:#}");
+}
+
+#[test]
+fn agent_mode_reaches_the_verdicts_of_problem() {
+    let Some(py) = venv_python() else { return };
+    let (code, v) = agent_mode_agrees(&py, "problem", &[]);
+    assert_eq!(code, 1, "{v:#}");
+    assert_eq!(status(&v, "C1"), "fail");
+    assert_eq!(status(&v, "C2"), "fail");
+    assert_eq!(status(&v, "C3"), "pass");
+    // Files, memory, plans and evicted results leak between users.
+    let leaks: Vec<&str> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["checklist"] == "C1" && f["kind"] == "content-leak")
+        .map(|f| f["scenario"].as_str().unwrap())
+        .collect();
+    for family in [
+        "cross-read",
+        "memory-collision",
+        "plan-uniqueness",
+        "eviction-accumulation",
+    ] {
+        assert!(leaks.contains(&family), "{family}: {leaks:?}");
+    }
+}
+
+/// Each operation in agent mode is a run of the real agent: the file tools,
+/// the memory tool and the system prompt, the planner's save_plan, a real
+/// eviction, checkpoints of the middleware, a kept message history.
+#[test]
+fn agent_mode_operations_go_through_the_agent() {
+    let Some(py) = venv_python() else { return };
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let f = Arc::new(AdapterFactory::new(
+            [
+                &py,
+                "-m",
+                "isocheck_adapter",
+                "--factory",
+                "pattern-a",
+                "--agent",
+            ]
+            .map(String::from)
+            .to_vec(),
+        ));
+        f.start().await.expect("starts");
+        let t = f.create().await.unwrap();
+        let alice = t.open("alice").await.unwrap();
+        let bob = t.open("bob").await.unwrap();
+        let (a, b) = (&alice.backend, &bob.backend);
+        // write_file / read_file, read back exactly (numbered lines undone).
+        a.write("/notes/a.md", "alice-1\nsecond\n").await.unwrap();
+        assert_eq!(
+            a.read_bytes("/notes/a.md").await.unwrap(),
+            b"alice-1\nsecond\n"
+        );
+        assert_eq!(
+            a.edit("/notes/a.md", "second", "2nd", false).await.unwrap(),
+            1
+        );
+        assert!(a.exists("/notes/a.md").await.unwrap());
+        assert!(!b.exists("/notes/a.md").await.unwrap());
+        let ls = a.ls_info("/notes").await.unwrap();
+        assert_eq!(ls.len(), 1, "{ls:?}");
+        assert_eq!(ls[0].path, "/notes/a.md");
+        let g = a.grep_raw("alice", Some("/"), None).await.unwrap();
+        assert_eq!((g[0].path.as_str(), g[0].line_number), ("/notes/a.md", 1));
+        let err = a.read("/nope.md", 0, 10).await.unwrap_err();
+        assert_eq!(err.kind(), "not-found", "{err}");
+        // Memory: the memory tool, and the system prompt it is injected into.
+        let fa = alice.features.clone().unwrap();
+        assert_eq!(
+            fa.save_memory("main", "remember-alice").await.unwrap(),
+            "/.deep/memory/main/MEMORY.md"
+        );
+        let m = fa.read_memory("main").await.unwrap().unwrap();
+        assert!(m.starts_with("remember-alice"), "{m}");
+        let prompt = m.split("--- system prompt of 'main' ---").nth(1).unwrap();
+        assert!(prompt.contains("remember-alice"), "{prompt}");
+        // A subagent's memory is its own.
+        assert_eq!(
+            fa.save_memory("a/b", "sub-note").await.unwrap(),
+            "/.deep/memory/a/b/MEMORY.md"
+        );
+        assert_eq!(
+            bob.features
+                .clone()
+                .unwrap()
+                .read_memory("main")
+                .await
+                .unwrap(),
+            None
+        );
+        // The planner subagent's save_plan.
+        let p = fa.save_plan("Fix the bug!", "step 1").await.unwrap();
+        assert!(
+            p.starts_with("/plans/fix-the-bug-") && p.ends_with(".md"),
+            "{p}"
+        );
+        // A real eviction of an oversized tool result under the call id.
+        let p = fa.evict("call_7", "evicted-alice").await.unwrap();
+        assert_eq!(p, "/large_tool_results/call_7");
+        let body = String::from_utf8(a.read_bytes(&p).await.unwrap()).unwrap();
+        assert!(
+            body.starts_with("evicted-alice\n") && body.len() > 80_000,
+            "{}",
+            body.len()
+        );
+        // Checkpoints: taken by the middleware, named by save_checkpoint,
+        // read back by rewind_to.
+        let ck = alice.checkpoints.clone().unwrap();
+        ck.save(isocheck::subject::Checkpoint {
+            id: "ck-a".into(),
+            label: "before-edit".into(),
+            turn: 1,
+            messages: vec!["hello from alice".into()],
+            created_at: 1,
+        })
+        .await
+        .unwrap();
+        assert_eq!(ck.count().await.unwrap(), 1);
+        let got = ck.get("ck-a").await.unwrap().unwrap();
+        assert_eq!(
+            (got.label.as_str(), got.messages.clone()),
+            ("before-edit", vec!["hello from alice".to_string()])
+        );
+        assert_eq!(
+            ck.get_by_label("before-edit").await.unwrap().unwrap().id,
+            "ck-a"
+        );
+        assert_eq!(bob.checkpoints.clone().unwrap().count().await.unwrap(), 0);
+        assert!(ck.remove("ck-a").await.unwrap());
+        assert!(ck.get("ck-a").await.unwrap().is_none());
+        // The message history the app keeps, as the model is shown it.
+        let h = alice.history.clone().unwrap();
+        h.append("first").await.unwrap();
+        h.append("second").await.unwrap();
+        assert_eq!(h.get().await.unwrap(), vec!["first", "second"]);
+        assert!(bob.history.clone().unwrap().get().await.unwrap().is_empty());
+        t.shutdown().await.unwrap();
+        let pid = f.pid().unwrap();
+        f.stop().await.unwrap();
+        assert!(!alive(pid));
+    });
+}

@@ -18,13 +18,28 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--keep-module", action="store_true",
                    help="import the factory's module once for the whole run instead of once per tenancy "
                         "(then module-level state carries over between isocheck's cases)")
+    p.add_argument("--agent", action="store_true",
+                   help="agent mode: every operation is a run of the real pydantic-deep agent "
+                        "(create_deep_agent with a scripted FunctionModel) on the factory's per-user objects")
     a = p.parse_args(argv)
 
     from .factories import READY, FactorySubject, load
     from .server import run
 
+    def agent(make):
+        if not a.agent:
+            return make
+
+        def wrapped():
+            from .agent import AgentSubject
+
+            return AgentSubject(make())
+
+        return wrapped
+
+    name = f"{a.factory} (agent)" if a.agent else a.factory
     if a.factory in READY:
-        return run(a.factory, READY[a.factory])
+        return run(name, agent(READY[a.factory]))
 
     def make():
         fn = load(a.factory)
@@ -36,7 +51,7 @@ def main(argv: list[str] | None = None) -> int:
         reload = None if a.keep_module else (lambda: load(a.factory, fresh=True))
         return FactorySubject(fn, caps, reload)
 
-    return run(a.factory, make)
+    return run(name, agent(make))
 
 
 if __name__ == "__main__":
