@@ -70,6 +70,8 @@ class Conversation:
         self.script = script
         self.started = False
         self.instructions: str | None = None
+        # Why the framework refused the last tool call (unknown tool, bad arguments).
+        self.refused: str | None = None
         # The user prompts the model was shown (history included).
         self.prompts: list[str] = []
         self.done = False
@@ -79,7 +81,7 @@ class Runtime:
     """The deep agent shared by every session of the process, and the
     scripts of the runs in flight."""
 
-    def __init__(self) -> None:
+    def __init__(self, execute: bool = False) -> None:
         from pydantic_ai import Tool
         from pydantic_ai.models.function import FunctionModel
 
@@ -90,6 +92,7 @@ class Runtime:
         self._model = FunctionModel(self._respond)
         self._tools = [Tool(self._fetch_document, name="fetch_document")]
         self._subagents: tuple[str, ...] = ()
+        self._execute = execute
         self._agent = self._build(())
 
     # -- the agent -----------------------------------------------------------
@@ -105,6 +108,7 @@ class Runtime:
             checkpoint_frequency="every_tool",
             max_checkpoints=1_000_000,
             edit_format="str_replace",
+            include_execute=self._execute,
             tools=self._tools,
             subagents=subs or None,
             web_search=False,
@@ -133,7 +137,8 @@ class Runtime:
     # -- the model -----------------------------------------------------------
     async def _respond(self, messages: list, info: Any) -> Any:
         # async: FunctionModel runs a sync function in a worker thread.
-        from pydantic_ai.messages import ModelRequest, ModelResponse, TextPart, ToolCallPart, ToolReturnPart, UserPromptPart
+        from pydantic_ai.messages import (ModelRequest, ModelResponse, RetryPromptPart, TextPart, ToolCallPart,
+                                          ToolReturnPart, UserPromptPart)
 
         key = None
         for m in messages:
@@ -156,6 +161,12 @@ class Runtime:
                 call = next(conv.script)
             else:
                 last = messages[-1]
+                retry = next((p for p in last.parts if isinstance(p, RetryPromptPart)), None)
+                if retry is not None:
+                    # The framework refused the call: the operation fails, the run ends.
+                    conv.refused = retry.model_response() if hasattr(retry, "model_response") else str(retry.content)
+                    conv.done = True
+                    return ModelResponse(parts=[TextPart("stopped")])
                 ret = next((p.content for p in last.parts if isinstance(p, ToolReturnPart)), None)
                 call = conv.script.send(ret)
         except StopIteration:
@@ -184,6 +195,10 @@ class Runtime:
         finally:
             for k in [k for k in self._convs if k == key or k.startswith(f"{key}.")]:
                 self._convs.pop(k, None)
+        for c in [conv, *(subs or {}).values()]:
+            if c.refused is not None:
+                kind = "unsupported" if "Unknown tool name" in c.refused else "failed"
+                raise AdapterError(kind, f"the agent refused the tool call: {c.refused[:300]}")
         return conv
 
     def stash(self, ref: str, doc: str) -> None:
@@ -582,7 +597,7 @@ class AgentSubject(Subject):
 
     def __init__(self, inner: Subject) -> None:
         self.inner = inner
-        self.rt = Runtime()
+        self.rt = Runtime(execute=bool(inner.capabilities().get("execute")))
 
     def capabilities(self) -> dict:
         caps = dict(self.inner.capabilities())

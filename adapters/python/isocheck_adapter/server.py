@@ -185,7 +185,25 @@ def hello(subject: str, capabilities: dict | None = None, error: tuple[str, str]
 
 
 def run(name: str, make: Callable[[], Subject]) -> int:
-    """Announces `make()`'s subject and serves it until stdin closes."""
+    """Announces `make()`'s subject and serves it until stdin closes.
+
+    The app runs with a private TMPDIR, removed at exit: what its shells
+    (and isocheck's probes) leave in the temp dir stays out of the host's
+    /tmp. Users still share it with each other, as they would share /tmp.
+    """
+    import shutil
+    import tempfile
+
+    tmp = tempfile.mkdtemp(prefix="isocheck-adapter-tmp-")
+    os.environ["TMPDIR"] = tmp
+    tempfile.tempdir = None  # re-read TMPDIR
+    try:
+        return _run(name, make)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _run(name: str, make: Callable[[], Subject]) -> int:
     global _OUT_FD
     _OUT_FD = _protect_stdout()
     try:
