@@ -433,6 +433,10 @@ fn agent_mode_operations_go_through_the_agent() {
         assert_eq!((g[0].path.as_str(), g[0].line_number), ("/notes/a.md", 1));
         let err = a.read("/nope.md", 0, 10).await.unwrap_err();
         assert_eq!(err.kind(), "not-found", "{err}");
+        // pattern-a offers no execute, so the agent has no execute tool:
+        // the refused call is an error, not an empty output.
+        let err = a.execute("echo hi", None).await.unwrap_err();
+        assert_eq!(err.kind(), "unsupported", "{err}");
         // Memory: the memory tool, and the system prompt it is injected into.
         let fa = alice.features.clone().unwrap();
         assert_eq!(

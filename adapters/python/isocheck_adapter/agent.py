@@ -41,7 +41,7 @@ import threading
 from types import SimpleNamespace
 from typing import Any, Callable, Generator
 
-from .mapping import AdapterError, Session, Subject
+from .mapping import AdapterError, Session, Subject, _error_kind
 
 MARK = "isocheck-op:"
 _MARK_RE = re.compile(r"isocheck-op:([0-9]+(?:\.sub)?)")
@@ -52,7 +52,6 @@ _EVICTED = re.compile(r"saved to: (\S+)")
 _PLAN = re.compile(r"Plan saved to `([^`]+)`")
 _NUMBERED = re.compile(r"^ *(\d+)\t(.*)$", re.S)
 _MORE = re.compile(r"\n\n\.\.\. \((\d+) more lines?\)$")
-_NOT_FOUND = re.compile(r"not found|does not exist|No such file", re.I)
 # An evicted document must exceed the capability's limit (20,000 tokens x 4 chars).
 _PAD_LINE = "padding " + "." * 66
 _PAD_CHARS = 84_000
@@ -161,10 +160,14 @@ class Runtime:
                 call = next(conv.script)
             else:
                 last = messages[-1]
-                retry = next((p for p in last.parts if isinstance(p, RetryPromptPart)), None)
+                # pydantic-ai 2.x answers a refused call (unknown tool, bad
+                # arguments) with a return whose outcome is "retried" (older
+                # versions: a RetryPromptPart).
+                retry = next((p for p in last.parts if isinstance(p, RetryPromptPart)
+                              or getattr(p, "outcome", None) == "retried"), None)
                 if retry is not None:
-                    # The framework refused the call: the operation fails, the run ends.
-                    conv.refused = retry.model_response() if hasattr(retry, "model_response") else str(retry.content)
+                    # The operation fails and the run ends.
+                    conv.refused = str(retry.content)
                     conv.done = True
                     return ModelResponse(parts=[TextPart("stopped")])
                 ret = next((p.content for p in last.parts if isinstance(p, ToolReturnPart)), None)
@@ -197,8 +200,11 @@ class Runtime:
                 self._convs.pop(k, None)
         for c in [conv, *(subs or {}).values()]:
             if c.refused is not None:
-                kind = "unsupported" if "Unknown tool name" in c.refused else "failed"
-                raise AdapterError(kind, f"the agent refused the tool call: {c.refused[:300]}")
+                # A tool error steered back to the model (file not found,
+                # string not in file) or a call the framework refuses.
+                if "Unknown tool name" in c.refused:
+                    raise AdapterError("unsupported", f"the agent has no such tool: {c.refused[:300]}")
+                raise AdapterError(_error_kind(c.refused), c.refused)
         return conv
 
     def stash(self, ref: str, doc: str) -> None:
@@ -220,7 +226,7 @@ def _unnumber(text: str) -> tuple[list[str], int]:
 def _tool_error(text: Any) -> None:
     t = str(text)
     if t.startswith("Error"):
-        raise AdapterError("not-found" if _NOT_FOUND.search(t) else "failed", t)
+        raise AdapterError(_error_kind(t), t)
 
 
 class AgentSession(Session):
@@ -459,7 +465,7 @@ class AgentSession(Session):
         out = str(out)
         m = _PLAN.search(out)
         if not m:
-            raise AdapterError("not-found" if _NOT_FOUND.search(out) else "failed", out)
+            raise AdapterError(_error_kind(out), out)
         return m.group(1)
 
     async def _evict(self, call_id: str, content: str) -> str:
