@@ -243,11 +243,9 @@ class AgentSession(Session):
         if base.checkpoints is not None:
             kw["checkpoint_store"] = base.checkpoints
         self.deps = DeepAgentDeps(**kw)
-        if base.history is not None:
-            # The app keeps the agent's messages per user.
-            self.messages: list = getattr(base.history, "items", None)
-            if self.messages is None:
-                raise AdapterError("config", "agent mode keeps message histories in a list")
+        # The app keeps the agent's messages per user, in the list its
+        # factory gave as the history.
+        self.messages: list | None = getattr(base.history, "items", None)
         ops: dict[str, Callable[[dict], tuple[Any, Any]]] = {
             "write": lambda r: (self._write(r["path"], r["content"]), None),
             "edit": lambda r: (self._edit(r["path"], r["old"], r["new"], bool(r["replace_all"])), None),
@@ -583,7 +581,14 @@ class AgentSession(Session):
         await self.checkpoints.clear()
 
     # -- message history ---------------------------------------------------------
+    def _kept(self) -> list:
+        if self.messages is None:
+            raise AdapterError("unsupported", "agent mode keeps a message history in a list; this factory's "
+                               f"history is a {type(self.history).__name__}")
+        return self.messages
+
     async def _hist_append(self, message: str) -> None:
+        self._kept()
         result = await self.rt.agent.run(message, deps=self.deps, message_history=list(self.messages) or None)
         self.messages[:] = result.all_messages()
 
@@ -594,7 +599,7 @@ class AgentSession(Session):
 
         # The next turn shows the model the history: what it is shown is
         # what the user's conversation holds (the turn itself is not kept).
-        conv = await self.rt.run(self.deps, script(), history=list(self.messages) or None)
+        conv = await self.rt.run(self.deps, script(), history=list(self._kept()) or None)
         return [p for p in conv.prompts if not _MARK_RE.search(p)]
 
 
