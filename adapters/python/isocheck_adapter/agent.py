@@ -210,6 +210,9 @@ class Runtime:
     def stash(self, ref: str, doc: str) -> None:
         self._docs[ref] = doc
 
+    def unstash(self, ref: str) -> None:
+        self._docs.pop(ref, None)
+
 
 def _unnumber(text: str) -> tuple[list[str], int]:
     """read_file's numbered lines back as lines; and the last line number."""
@@ -470,7 +473,10 @@ class AgentSession(Session):
         ref = f"doc-{self.rt.new_key()}"
         pad = "\n".join([_PAD_LINE] * (_PAD_CHARS // (len(_PAD_LINE) + 1) + 1))
         self.rt.stash(ref, f"{content}\n{pad}\n")
-        out = str(await self._one("fetch_document", {"ref": ref}, call_id))
+        try:
+            out = str(await self._one("fetch_document", {"ref": ref}, call_id))
+        finally:
+            self.rt.unstash(ref)
         m = _EVICTED.search(out)
         if not out.startswith("Tool result too large") or not m:
             raise AdapterError("failed", f"the result under {call_id!r} was not evicted: {out[:200]}")
