@@ -39,9 +39,11 @@ def _then(value: Any, post: Callable[[Any], Any]) -> tuple[Any, Callable[[Any], 
 
 
 def _file_info(e: Any) -> dict:
-    get = e.get if isinstance(e, dict) else (lambda k, d=None: getattr(e, k, d))
-    out = {"path": str(get("path")), "is_dir": bool(get("is_dir", False))}
-    size = get("size")
+    if type(e) is dict:  # pydantic-ai-backends' FileInfo (a TypedDict): the common case
+        path, is_dir, size = e.get("path"), e.get("is_dir", False), e.get("size")
+    else:
+        path, is_dir, size = getattr(e, "path", None), getattr(e, "is_dir", False), getattr(e, "size", None)
+    out = {"path": path if type(path) is str else str(path), "is_dir": is_dir is True or bool(is_dir)}
     if isinstance(size, int):
         out["size"] = size
     return out
