@@ -18,13 +18,17 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--keep-module", action="store_true",
                    help="import the factory's module once for the whole run instead of once per tenancy "
                         "(then module-level state carries over between isocheck's cases)")
+    p.add_argument("--persistence", choices=("ephemeral", "persistent"), default=None,
+                   help="declare whether a user's memory and checkpoints survive reopening the session "
+                        "(checked by isocheck's persistence family); the ready factories declare their "
+                        "own, a user factory declares none unless this is given")
     a = p.parse_args(argv)
 
     from .factories import READY, FactorySubject, load
     from .server import run
 
     if a.factory in READY:
-        return run(a.factory, READY[a.factory])
+        return run(a.factory, READY[a.factory], a.persistence)
 
     def make():
         fn = load(a.factory)
@@ -36,7 +40,7 @@ def main(argv: list[str] | None = None) -> int:
         reload = None if a.keep_module else (lambda: load(a.factory, fresh=True))
         return FactorySubject(fn, caps, reload)
 
-    return run(a.factory, make)
+    return run(a.factory, make, a.persistence)
 
 
 if __name__ == "__main__":

@@ -126,6 +126,12 @@ class Server:
             if t is None:
                 return None, None
             return self.subject.close_tenancy(t), lambda _: None
+        if op == "seed_context":
+            tid = req["tenancy"]
+            t = self.tenancies.get(tid)
+            if t is None:
+                raise AdapterError("failed", f"unknown tenancy {tid!r}")
+            return self.subject.seed_context(t, req["path"], req["content"]), lambda _: None
         if op == "open":
             tid = req["tenancy"]
             t = self.tenancies.get(tid)
@@ -260,13 +266,16 @@ def hello(subject: str, capabilities: dict | None = None, error: tuple[str, str]
     return h
 
 
-def run(name: str, make: Callable[[], Subject]) -> int:
-    """Announces `make()`'s subject and serves it until stdin closes."""
+def run(name: str, make: Callable[[], Subject], persistence: str | None = None) -> int:
+    """Announces `make()`'s subject and serves it until stdin closes.
+    `persistence` (ephemeral|persistent) replaces what the subject declares."""
     global _OUT_FD
     _OUT_FD = _protect_stdout()
     try:
         subject = make()
-        caps = subject.capabilities()
+        caps = dict(subject.capabilities())
+        if persistence is not None:
+            caps["persistence"] = persistence
     except AdapterError as e:
         _write(_line(hello(name, error=("unsupported" if e.kind == "unsupported" else "config", e.message))))
         return 2
