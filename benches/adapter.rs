@@ -1,7 +1,13 @@
 //! The adapter's operations/second (isocheck driving `pattern-a` through
 //! the protocol, 8 users pipelined) next to the same Python backend's
-//! in-process rate (adapters/python/isocheck_adapter/bench.py), same run.
+//! in-process rate on exactly the same sequence of operations
+//! (adapters/python/isocheck_adapter/bench.py), same run.
 //! Needs target/py-venv (scripts/python-venv.sh).
+//!
+//! The old in-process loop is printed too: it gave user `u` only the `i`
+//! with `i % 16` in `{u, u + 8}`, so its backends held 2 files where the
+//! adapter's hold 16, and its ls_info/glob_info (whose cost grows with the
+//! files listed) were far cheaper than the ones the adapter runs.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -25,6 +31,26 @@ async fn mix(s: &Session, i: usize) -> usize {
     6
 }
 
+/// CPU seconds (user + system) the process `pid` has used (Linux).
+fn child_cpu(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // Fields after the command (which may hold spaces) in parentheses.
+    let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    // utime and stime are fields 14 and 15 of stat, 12 and 13 after ')'.
+    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
+    (ticks(11) + ticks(12)) / hz
+}
+
+/// CPU seconds (user + system) this process (every thread) has used.
+fn own_cpu() -> f64 {
+    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+    unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut ru) };
+    let tv = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+    tv(ru.ru_utime) + tv(ru.ru_stime)
+}
+
 fn main() {
     let root = env!("CARGO_MANIFEST_DIR");
     let py = format!("{root}/target/py-venv/bin/python");
@@ -33,18 +59,26 @@ fn main() {
         return;
     }
     let out = std::process::Command::new(&py)
-        .args(["-m", "isocheck_adapter.bench", "20000"])
+        .args(["-m", "isocheck_adapter.bench", &ROUNDS.to_string()])
         .output()
         .expect("python runs");
     let text = String::from_utf8_lossy(&out.stdout);
-    let inproc: f64 = text
-        .split_whitespace()
-        .nth(1)
-        .and_then(|v| v.parse().ok())
-        .unwrap_or_else(|| panic!("bench.py: {text} {}", String::from_utf8_lossy(&out.stderr)));
+    let figure = |key: &str| -> f64 {
+        text.lines()
+            .find_map(|l| l.strip_prefix(key)?.trim().parse().ok())
+            .unwrap_or_else(|| {
+                panic!(
+                    "bench.py printed no {key}: {text} {}",
+                    String::from_utf8_lossy(&out.stderr)
+                )
+            })
+    };
+    let inproc = figure("ops_per_sec ");
+    let inproc_cpu = figure("cpu_us_per_op ");
+    let old_loop = figure("old_loop_ops_per_sec ");
 
     let rt = tokio::runtime::Runtime::new().unwrap();
-    let (rate, seq) = rt.block_on(async {
+    let (rate, seq, py_cpu, rust_cpu) = rt.block_on(async {
         let f = Arc::new(AdapterFactory::new(
             [
                 py.as_str(),
@@ -63,6 +97,8 @@ fn main() {
             sessions.push(t.open(&format!("user{u}")).await.unwrap());
         }
         // Pipelined: the 8 users' operations in flight together.
+        let pid = f.pid().expect("the adapter runs");
+        let (py0, rust0) = (child_cpu(pid), own_cpu());
         let start = Instant::now();
         let mut tasks = Vec::new();
         for s in sessions.clone() {
@@ -79,6 +115,8 @@ fn main() {
             ops += t.await.unwrap();
         }
         let rate = ops as f64 / start.elapsed().as_secs_f64();
+        let py_cpu = (child_cpu(pid) - py0) * 1e6 / ops as f64;
+        let rust_cpu = (own_cpu() - rust0) * 1e6 / ops as f64;
         // One request at a time (round-trip bound).
         let start = Instant::now();
         let mut n = 0;
@@ -88,10 +126,19 @@ fn main() {
         let seq = n as f64 / start.elapsed().as_secs_f64();
         t.shutdown().await.unwrap();
         f.stop().await.unwrap();
-        (rate, seq)
+        (rate, seq, py_cpu, rust_cpu)
     });
-    println!("adapter (pattern-a, 8 users pipelined): {rate:>10.0} ops/s");
-    println!("adapter (one request at a time):        {seq:>10.0} ops/s");
-    println!("in-process StateBackend (same mix):     {inproc:>10.0} ops/s");
+    println!("adapter (pattern-a, 8 users pipelined):   {rate:>10.0} ops/s");
+    println!("adapter (one request at a time):          {seq:>10.0} ops/s");
+    println!("in-process StateBackend (same sequence):  {inproc:>10.0} ops/s");
     println!("adapter / in-process: {:.2} (goal >= 0.50)", rate / inproc);
+    println!(
+        "CPU per operation, pipelined: adapter process {py_cpu:.1} us, isocheck {rust_cpu:.1} us; \
+         in-process {inproc_cpu:.1} us"
+    );
+    println!(
+        "(the old in-process loop, 2 files per user instead of 16: {old_loop:.0} ops/s; \
+         adapter / that: {:.2})",
+        rate / old_loop
+    );
 }

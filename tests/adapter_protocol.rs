@@ -180,3 +180,140 @@ fn a_factory_that_does_not_import_is_a_configuration_error_naming_it() {
     assert_eq!(code, 2, "{out}");
     assert!(out.contains("no_such_module_here"), "{out}");
 }
+
+fn scenario(v: &serde_json::Value, name: &str) -> serde_json::Value {
+    v["scenarios"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == name)
+        .cloned()
+        .unwrap_or_else(|| panic!("no scenario {name}: {v}"))
+}
+
+const DECLARED: &[&str] = &["--scenarios", "context-files,persistence", "--rounds", "1"];
+
+#[test]
+fn an_adapter_that_declares_neither_persistence_nor_context_leaves_both_untested() {
+    let Some((code, out, err)) = fake("ok", DECLARED) else {
+        return;
+    };
+    assert_eq!(code, 0, "{err}\n{out}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let p = scenario(&v, "persistence");
+    assert_eq!(p["status"], "not-tested", "{p}");
+    assert!(p.to_string().contains("--expect-persistence"), "{p}");
+    let c = scenario(&v, "context-files");
+    assert_eq!(c["status"], "not-tested", "{c}");
+    assert!(c.to_string().contains("seed_context"), "{c}");
+}
+
+#[test]
+fn declared_persistence_and_context_files_are_tested_through_the_adapter() {
+    // The fake keeps a user's state across a reopen and declares it
+    // (persistent); it serves seeded context files from each user's store.
+    let Some((code, out, err)) = fake("declare", DECLARED) else {
+        return;
+    };
+    assert_eq!(code, 0, "{err}\n{out}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    for name in ["persistence", "context-files"] {
+        assert_eq!(scenario(&v, name)["status"], "pass", "{name}: {out}");
+    }
+    // --expect-persistence still overrides the declaration.
+    let Some((code, out, _)) = fake(
+        "declare",
+        &[
+            "--scenarios",
+            "persistence",
+            "--rounds",
+            "1",
+            "--expect-persistence",
+            "ephemeral",
+        ],
+    ) else {
+        return;
+    };
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("expected: ephemeral"), "{out}");
+}
+
+#[test]
+fn a_wrong_persistence_declaration_is_a_c4_finding() {
+    // Declares ephemeral, keeps everything across a reopen.
+    let Some((code, out, err)) = fake("misdeclare", DECLARED) else {
+        return;
+    };
+    assert_eq!(code, 1, "{err}\n{out}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(scenario(&v, "persistence")["status"], "fail", "{out}");
+    let f = v["findings"].to_string();
+    assert!(
+        f.contains("C4") && f.contains("survived reopening the session (expected: ephemeral)"),
+        "{f}"
+    );
+}
+
+mod wire {
+    use isocheck::subject::adapter::protocol::*;
+    use isocheck::subject::{Capabilities, Persistence};
+
+    fn caps(hello: &str) -> Capabilities {
+        let h: Hello = serde_json::from_str(hello).expect("a v1 handshake");
+        h.capabilities.expect("capabilities").into()
+    }
+
+    #[test]
+    fn the_new_capabilities_are_optional() {
+        let c = caps(
+            r#"{"protocol":"isocheck.adapter/v1","capabilities":{"files":true,"features":{"memory":true}}}"#,
+        );
+        assert_eq!(c.persistence, None);
+        assert!(!c.features.context);
+        assert!(c.features.memory && c.files);
+        // Nothing new is written when nothing is declared.
+        let w = WireCapabilities {
+            files: true,
+            ..Default::default()
+        };
+        let text = serde_json::to_string(&w).unwrap();
+        assert!(!text.contains("persistence"), "{text}");
+    }
+
+    #[test]
+    fn declared_persistence_and_context_map_through() {
+        for (word, want) in [
+            ("ephemeral", Persistence::Ephemeral),
+            ("persistent", Persistence::Persistent),
+        ] {
+            let c = caps(&format!(
+                r#"{{"protocol":"isocheck.adapter/v1","capabilities":{{"files":true,"persistence":"{word}","features":{{"context":true}}}}}}"#
+            ));
+            assert_eq!(c.persistence, Some(want));
+            assert!(c.features.context);
+        }
+        let bad = serde_json::from_str::<Hello>(
+            r#"{"protocol":"isocheck.adapter/v1","capabilities":{"persistence":"sometimes"}}"#,
+        );
+        assert!(bad.is_err(), "{bad:?}");
+    }
+
+    #[test]
+    fn seed_context_is_a_request_of_its_own() {
+        let r = Request {
+            id: 3,
+            call: Call::SeedContext {
+                tenancy: "t1".into(),
+                path: "/DEEP.md".into(),
+                content: "be nice".into(),
+            },
+        };
+        let v = serde_json::to_value(&r).unwrap();
+        assert_eq!(
+            v,
+            serde_json::json!({"id": 3, "op": "seed_context", "tenancy": "t1", "path": "/DEEP.md", "content": "be nice"})
+        );
+        assert_eq!(serde_json::from_value::<Request>(v).unwrap(), r);
+        assert_eq!(r.call.name(), "seed_context");
+    }
+}

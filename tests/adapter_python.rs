@@ -71,9 +71,50 @@ fn pattern_a_passes_every_family_it_supports() {
             "{s}"
         );
     }
-    for item in ["C1", "C2", "C3"] {
+    for item in ["C1", "C2", "C3", "C4"] {
         assert_eq!(status(&v, item), "pass", "{item}: {v:#}");
     }
+    // Declared by the adapter now: the context files seeded into every
+    // user's fresh backend, and persistence "ephemeral" (C4).
+    for name in ["context-files", "persistence"] {
+        let s = v["scenarios"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["name"] == name)
+            .unwrap_or_else(|| panic!("no {name}: {v:#}"));
+        assert_eq!(s["status"], "pass", "{s}");
+    }
+}
+
+#[test]
+fn persistence_is_declared_by_the_ready_factories_and_by_persistence_for_user_factories() {
+    let Some(py) = venv_python() else { return };
+    let c4 = [
+        "--cases",
+        "24",
+        "--scenarios",
+        "persistence",
+        "--rounds",
+        "1",
+    ];
+    // pattern-a declares ephemeral, truthfully; told it is persistent, its
+    // lost memory and checkpoints are C4 findings.
+    let (code, v, err) = run(&py, "pattern-a --persistence persistent", &c4);
+    assert_eq!(code, 1, "{err}\n{v:#}");
+    assert_eq!(status(&v, "C4"), "fail", "{v:#}");
+    assert!(
+        v["findings"]
+            .to_string()
+            .contains("did not survive reopening the session (expected: persistent)"),
+        "{v:#}"
+    );
+    // A user factory declares nothing unless told.
+    let app = "fixtures/apps/chat_app.py:strict_factory";
+    let (_, v, _) = run(&py, app, &c4);
+    assert_eq!(status(&v, "C4"), "not-tested", "{v:#}");
+    let (_, v, err) = run(&py, &format!("{app} --persistence persistent"), &c4);
+    assert_ne!(status(&v, "C4"), "not-tested", "{err}\n{v:#}");
 }
 
 #[test]
@@ -85,6 +126,15 @@ fn problem_leaks_across_users() {
     assert!(findings_on(&v, "C1") > 0);
     let text = v["findings"].to_string();
     assert!(text.contains("files"), "{text}");
+    // One backend for all: a user's write to a seeded context file reaches
+    // every other user.
+    let (code, v, err) = run(
+        &py,
+        "problem",
+        &["--cases", "48", "--scenarios", "context-files"],
+    );
+    assert_eq!(code, 1, "{err}\n{v:#}");
+    assert!(findings_on(&v, "C1") > 0, "{v:#}");
     let fams = families();
     for (family, what) in [("memory-collision", "memory"), ("plan-uniqueness", "plan")] {
         if fams.iter().any(|f| f == family) {

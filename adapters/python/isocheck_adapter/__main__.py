@@ -21,6 +21,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--agent", action="store_true",
                    help="agent mode: every operation is a run of the real pydantic-deep agent "
                         "(create_deep_agent with a scripted FunctionModel) on the factory's per-user objects")
+    p.add_argument("--persistence", choices=("ephemeral", "persistent"), default=None,
+                   help="declare whether a user's memory and checkpoints survive reopening the session "
+                        "(checked by isocheck's persistence family); the ready factories declare their "
+                        "own, a user factory declares none unless this is given")
     a = p.parse_args(argv)
 
     from .factories import READY, FactorySubject, load
@@ -39,7 +43,7 @@ def main(argv: list[str] | None = None) -> int:
 
     name = f"{a.factory} (agent)" if a.agent else a.factory
     if a.factory in READY:
-        return run(name, agent(READY[a.factory]))
+        return run(name, agent(READY[a.factory]), a.persistence)
 
     def make():
         fn = load(a.factory)
@@ -51,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
         reload = None if a.keep_module else (lambda: load(a.factory, fresh=True))
         return FactorySubject(fn, caps, reload)
 
-    return run(name, agent(make))
+    return run(name, agent(make), a.persistence)
 
 
 if __name__ == "__main__":

@@ -92,6 +92,7 @@ class Runtime:
         self._tools = [Tool(self._fetch_document, name="fetch_document")]
         self._subagents: tuple[str, ...] = ()
         self._execute = execute
+        self._context: tuple[str, ...] = ()
         self._agent = self._build(())
 
     # -- the agent -----------------------------------------------------------
@@ -108,6 +109,7 @@ class Runtime:
             max_checkpoints=1_000_000,
             edit_format="str_replace",
             include_execute=self._execute,
+            context_files=list(self._context) or None,
             tools=self._tools,
             subagents=subs or None,
             web_search=False,
@@ -124,6 +126,13 @@ class Runtime:
                 self._subagents = self._subagents + (name,)
                 self._agent = self._build(self._subagents)
             return self._agent
+
+    def context_files(self, path: str) -> None:
+        """The agent loads `path` into its system prompt from the run's backend."""
+        with self._lock:
+            if path not in self._context:
+                self._context = self._context + (path,)
+                self._agent = self._build(self._subagents)
 
     @property
     def agent(self) -> Any:
@@ -619,8 +628,15 @@ class AgentSubject(Subject):
     def capabilities(self) -> dict:
         caps = dict(self.inner.capabilities())
         caps["history"] = bool(caps.get("history"))
-        caps["features"] = {"memory": True, "plans": True, "eviction": True}
+        # Context files (when the factory seeds them) reach the agent's
+        # system prompt through context_files.
+        context = bool(caps.get("features", {}).get("context"))
+        caps["features"] = {"memory": True, "plans": True, "eviction": True, "context": context}
         return caps
+
+    def seed_context(self, t: Any, path: str, content: str) -> Any:
+        self.rt.context_files(path)
+        return self.inner.seed_context(t.inner, path, content)
 
     def new_tenancy(self, tid: str) -> Any:
         inner = self.inner.new_tenancy(tid)

@@ -13,7 +13,7 @@ import tempfile
 from types import SimpleNamespace
 from typing import Any, Callable
 
-from .mapping import AdapterError, RootedBackend, Session, Subject, as_history
+from .mapping import AdapterError, ContextSeeds, RootedBackend, Session, Subject, as_history
 
 PROBE_USERS = ("isocheckprobe", "isocheck-probe", "probe_user_1")
 
@@ -174,9 +174,13 @@ async def _await(a: Any) -> Any:
     return await a
 
 
-def _caps(execute: bool = False) -> dict:
+def _caps(persistence: str, execute: bool = False) -> dict:
     return {"files": True, "execute": execute, "checkpoints": True, "history": True,
-            "features": {"memory": True, "plans": True, "eviction": True}}
+            "features": {"memory": True, "plans": True, "eviction": True, "context": True},
+            "persistence": persistence}
+
+
+_SEEDS = ContextSeeds()
 
 
 class Problem(Subject):
@@ -189,7 +193,9 @@ class Problem(Subject):
         from pydantic_deep import DeepAgentDeps, InMemoryCheckpointStore  # noqa: F401
 
     def capabilities(self) -> dict:
-        return _caps()
+        # A reopened session gets the same shared backend and store, so what
+        # a user saved is still there (next to everyone else's): persistent.
+        return _caps("persistent")
 
     def new_tenancy(self, tid: str) -> Any:
         from pydantic_ai_backends import StateBackend
@@ -197,8 +203,11 @@ class Problem(Subject):
 
         return SimpleNamespace(backend=StateBackend(), checkpoints=InMemoryCheckpointStore(), histories={})
 
+    def seed_context(self, t: Any, path: str, content: str) -> None:
+        _SEEDS.seed(t, path, content)
+
     def open(self, t: Any, user: str) -> Session:
-        return Session(t.backend, t.checkpoints, as_history(t.histories.setdefault(user, [])))
+        return _SEEDS.apply(t, Session(t.backend, t.checkpoints, as_history(t.histories.setdefault(user, []))))
 
 
 class PatternA(Subject):
@@ -209,16 +218,21 @@ class PatternA(Subject):
         from pydantic_deep import InMemoryCheckpointStore  # noqa: F401
 
     def capabilities(self) -> dict:
-        return _caps()
+        # Every open makes a new backend and store: nothing survives a reopen.
+        return _caps("ephemeral")
 
     def new_tenancy(self, tid: str) -> Any:
         return SimpleNamespace(histories={})
+
+    def seed_context(self, t: Any, path: str, content: str) -> None:
+        _SEEDS.seed(t, path, content)
 
     def open(self, t: Any, user: str) -> Session:
         from pydantic_ai_backends import StateBackend
         from pydantic_deep import InMemoryCheckpointStore
 
-        return Session(StateBackend(), InMemoryCheckpointStore(), as_history(t.histories.setdefault(user, [])))
+        s = Session(StateBackend(), InMemoryCheckpointStore(), as_history(t.histories.setdefault(user, [])))
+        return _SEEDS.apply(t, s)
 
 
 class PatternB(Subject):
@@ -232,7 +246,13 @@ class PatternB(Subject):
         from pydantic_deep import FileCheckpointStore  # noqa: F401
 
     def capabilities(self) -> dict:
-        return _caps(execute=True)  # LocalBackend's default: enable_execute=True
+        # Files and checkpoints on disk under the user's directories: a
+        # reopened session finds them again. LocalBackend's default:
+        # enable_execute=True.
+        return _caps("persistent", execute=True)
+
+    def seed_context(self, t: Any, path: str, content: str) -> None:
+        _SEEDS.seed(t, path, content)
 
     def new_tenancy(self, tid: str) -> Any:
         top = tempfile.mkdtemp(prefix=f"isocheck-pattern-b-{tid}-")
@@ -254,7 +274,13 @@ class PatternB(Subject):
             store = FileCheckpointStore(f"{base2}/{user_id}")
         except Exception as e:  # noqa: BLE001 - the app would fail this request
             raise AdapterError("refused", _short(e))
-        return Session(RootedBackend(backend), store, as_history(t.histories.setdefault(user_id, [])))
+        s = Session(RootedBackend(backend), store, as_history(t.histories.setdefault(user_id, [])))
+        try:
+            return _SEEDS.apply(t, s)
+        except AdapterError:
+            raise
+        except Exception as e:  # noqa: BLE001 - a root the app cannot write
+            raise AdapterError("failed", f"seeding the context files: {_short(e)}")
 
 
 def docker_reachable() -> str | None:
@@ -281,7 +307,12 @@ class PatternC(Subject):
         from pydantic_deep import FileCheckpointStore  # noqa: F401
 
     def capabilities(self) -> dict:
-        return _caps(execute=True)
+        # SessionManager.get_or_create hands a returning user its live
+        # sandbox; checkpoints are files: persistent.
+        return _caps("persistent", execute=True)
+
+    def seed_context(self, t: Any, path: str, content: str) -> None:
+        _SEEDS.seed(t, path, content)
 
     def new_tenancy(self, tid: str) -> Any:
         from pydantic_ai_backends import SessionManager
@@ -307,8 +338,9 @@ class PatternC(Subject):
             sandbox = await t.manager.get_or_create(user_id)
         except Exception as e:  # noqa: BLE001
             raise AdapterError("refused", _short(e))
-        return Session(sandbox, FileCheckpointStore(f"{t.top}/checkpoints/{user_id}"),
-                       as_history(t.histories.setdefault(user_id, [])))
+        s = Session(sandbox, FileCheckpointStore(f"{t.top}/checkpoints/{user_id}"),
+                    as_history(t.histories.setdefault(user_id, [])))
+        return await _SEEDS.apply_async(t, s)
 
 
 READY: dict[str, Callable[[], Subject]] = {

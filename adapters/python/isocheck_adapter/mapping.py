@@ -39,9 +39,11 @@ def _then(value: Any, post: Callable[[Any], Any]) -> tuple[Any, Callable[[Any], 
 
 
 def _file_info(e: Any) -> dict:
-    get = e.get if isinstance(e, dict) else (lambda k, d=None: getattr(e, k, d))
-    out = {"path": str(get("path")), "is_dir": bool(get("is_dir", False))}
-    size = get("size")
+    if type(e) is dict:  # pydantic-ai-backends' FileInfo (a TypedDict): the common case
+        path, is_dir, size = e.get("path"), e.get("is_dir", False), e.get("size")
+    else:
+        path, is_dir, size = getattr(e, "path", None), getattr(e, "is_dir", False), getattr(e, "size", None)
+    out = {"path": path if type(path) is str else str(path), "is_dir": is_dir is True or bool(is_dir)}
     if isinstance(size, int):
         out["size"] = size
     return out
@@ -273,6 +275,44 @@ class Subject:
 
     def open(self, tenancy: Any, user: str) -> Any:
         raise NotImplementedError
+
+    def seed_context(self, tenancy: Any, path: str, content: str) -> Any:
+        """A context file shared by design, for every session the tenancy
+        opens (declared by features.context)."""
+        raise AdapterError("unsupported", "seed_context: this subject does not declare features.context")
+
+
+class ContextSeeds:
+    """Context files the way a pydantic-deep app provides them: the
+    framework reads `context_files=[...]` (or discovers AGENTS.md and the
+    like) from the run's own backend, `ctx.deps.backend`
+    (pydantic_deep/features/context/toolset.py), so the app places each
+    shared file into a user's backend when it opens the session. A file the
+    backend already holds (the user's own copy, say after an edit) is kept."""
+
+    def seed(self, tenancy: Any, path: str, content: str) -> None:
+        seeds = getattr(tenancy, "context_seeds", None)
+        if seeds is None:
+            seeds = tenancy.context_seeds = []
+        seeds.append((path, content))
+
+    def apply(self, tenancy: Any, session: Session) -> Session:
+        b = session.backend
+        for path, content in getattr(tenancy, "context_seeds", ()):
+            if not b.exists(path):
+                _result_error(b.write(path, content))
+        return session
+
+    async def apply_async(self, tenancy: Any, session: Session) -> Session:
+        b = session.backend
+        for path, content in getattr(tenancy, "context_seeds", ()):
+            there = b.exists(path)
+            if inspect.isawaitable(there):
+                there = await there
+            if not there:
+                r = b.write(path, content)
+                _result_error(await r if inspect.isawaitable(r) else r)
+        return session
 
 
 class RootedBackend:

@@ -1,9 +1,10 @@
 """The protocol core: standard library only.
 
-One asyncio loop reads request lines from stdin in chunks. A request whose
-subject call is synchronous is answered inline, and all inline replies of a
-chunk go out in one write; a call that returns an awaitable becomes a task
-and answers when it completes. So many requests are in flight at once and a
+One asyncio loop reads request lines from stdin in chunks, straight from the
+pipe's callback (no reader task to wake per chunk). A request whose subject
+call is synchronous is answered inline, and all inline replies of a chunk go
+out in one write; a call that returns an awaitable becomes a task and
+answers when it completes. So many requests are in flight at once and a
 slow operation never blocks the others.
 """
 
@@ -15,7 +16,7 @@ import json
 import os
 import sys
 import traceback
-from typing import Any, Callable
+from typing import Any, Callable, NoReturn
 
 from . import PROTOCOL
 from .mapping import AdapterError, Session, Subject
@@ -39,12 +40,40 @@ def _write(data: bytes) -> None:
         view = view[n:]
 
 
+# One encoder for every reply (json.dumps would build a new one per call).
+_encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+_decode = json.JSONDecoder().decode
+
+
 def _line(obj: dict) -> bytes:
-    return (json.dumps(obj, ensure_ascii=False, separators=(",", ":")) + "\n").encode()
+    return (_encode(obj) + "\n").encode()
+
+
+def _ok(rid: Any, value: Any) -> str:
+    return _encode({"id": rid, "ok": value})
+
+
+# Results of synchronous calls: never awaitable (saves inspect.isawaitable,
+# an ABC check, on the hot path).
+_PLAIN = (str, list, dict, bool, int, float, type(None), bytes, tuple)
+
+
+def _awaitable(v: Any) -> bool:
+    return not isinstance(v, _PLAIN) and inspect.isawaitable(v)
+
+
+def _err_text(rid: Any, kind: str, message: str) -> str:
+    return _encode({"id": rid, "error": {"kind": kind, "message": message}})
 
 
 def _err(rid: Any, kind: str, message: str) -> bytes:
-    return _line({"id": rid, "error": {"kind": kind, "message": message}})
+    return (_err_text(rid, kind, message) + "\n").encode()
+
+
+def _bad(line: Any, e: BaseException) -> NoReturn:
+    """Not a request we can answer: say so on the log and stop."""
+    print(f"isocheck-adapter: bad request line ({e}): {line[:200]!r}", file=sys.stderr)
+    raise SystemExit(3)
 
 
 def _classify(e: BaseException) -> tuple[str, str]:
@@ -66,12 +95,24 @@ class Server:
         self.next_tenancy = 0
         self.next_session = 0
         self.tasks: set[asyncio.Task] = set()
+        # The start of a line whose end has not arrived yet.
+        self.pending: list[bytes] = []
 
     # -- dispatch ---------------------------------------------------------
     def handle(self, req: dict) -> tuple[Any, Callable[[Any], Any] | None]:
         """Returns (value, post): value may be awaitable; post maps the
         resolved value to the protocol result."""
         op = req.get("op")
+        # Session operations first: they are nearly every request.
+        sid = req.get("session")
+        if sid is not None:
+            s = self.sessions.get(sid)
+            if s is None:
+                raise AdapterError("failed", f"unknown session {sid!r} for op {op!r}")
+            fn = s.ops.get(op) if isinstance(op, str) else None
+            if fn is None:
+                raise AdapterError("unsupported", f"operation {op!r}")
+            return fn(req)
         if op == "new_tenancy":
             self.next_tenancy += 1
             tid = f"t{self.next_tenancy}"
@@ -85,6 +126,12 @@ class Server:
             if t is None:
                 return None, None
             return self.subject.close_tenancy(t), lambda _: None
+        if op == "seed_context":
+            tid = req["tenancy"]
+            t = self.tenancies.get(tid)
+            if t is None:
+                raise AdapterError("failed", f"unknown tenancy {tid!r}")
+            return self.subject.seed_context(t, req["path"], req["content"]), lambda _: None
         if op == "open":
             tid = req["tenancy"]
             t = self.tenancies.get(tid)
@@ -100,14 +147,7 @@ class Server:
                 return {"session": sid}
 
             return self.subject.open(t, user), opened
-        sid = req.get("session")
-        s = self.sessions.get(sid) if sid is not None else None
-        if s is None:
-            raise AdapterError("failed", f"unknown session {sid!r} for op {op!r}")
-        fn = s.ops.get(op) if isinstance(op, str) else None
-        if fn is None:
-            raise AdapterError("unsupported", f"operation {op!r}")
-        return fn(req)
+        raise AdapterError("failed", f"unknown session {sid!r} for op {op!r}")
 
     # -- the loop ---------------------------------------------------------
     async def _finish(self, rid: Any, value: Any, post: Callable | None) -> None:
@@ -121,47 +161,89 @@ class Server:
             out = _err(rid, kind, msg)
         _write(out)
 
-    def _one(self, line: bytes, out: list[bytes]) -> None:
+    def _one(self, line: str, out: list[str]) -> None:
         try:
-            req = json.loads(line)
+            req = _decode(line)
             rid = req["id"]
         except Exception as e:  # noqa: BLE001
-            # Not a request we can answer: say so on the log and stop.
-            print(f"isocheck-adapter: bad request line ({e}): {line[:200]!r}", file=sys.stderr)
-            raise SystemExit(3)
+            _bad(line, e)
         try:
             value, post = self.handle(req)
-            if inspect.isawaitable(value):
+            if _awaitable(value):
                 task = asyncio.ensure_future(self._finish(rid, value, post))
                 self.tasks.add(task)
                 task.add_done_callback(self.tasks.discard)
                 return
-            out.append(_line({"id": rid, "ok": post(value) if post else value}))
+            out.append(_ok(rid, post(value) if post else value))
         except SystemExit:
             raise
         except Exception as e:  # noqa: BLE001
             kind, msg = _classify(e)
             if kind == "failed" and os.environ.get("ISOCHECK_ADAPTER_DEBUG"):
                 traceback.print_exc()
-            out.append(_err(rid, kind, msg))
+            out.append(_err_text(rid, kind, msg))
+
+    def feed(self, data: bytes) -> None:
+        """Answers every complete line of `data` (plus what came before it):
+        synchronous results go out together in one write, at once."""
+        end = data.rfind(b"\n")
+        if end < 0:
+            self.pending.append(data)
+            return
+        if self.pending:
+            self.pending.append(data[:end])
+            block = b"".join(self.pending)
+            self.pending = []
+        else:
+            block = data[:end]
+        if end + 1 < len(data):
+            self.pending.append(data[end + 1:])
+        try:
+            lines = block.decode("utf-8").split("\n")
+        except UnicodeDecodeError:
+            lines = []
+            for raw in block.split(b"\n"):
+                try:
+                    lines.append(raw.decode("utf-8"))
+                except UnicodeDecodeError as e:
+                    _bad(raw, e)
+        out: list[str] = []
+        for line in lines:
+            if line and not line.isspace():
+                self._one(line, out)
+        if out:
+            out.append("")
+            _write("\n".join(out).encode())
 
     async def serve(self) -> None:
         loop = asyncio.get_running_loop()
-        reader = asyncio.StreamReader(limit=1 << 26)
-        await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
-        buf = b""
-        while True:
-            chunk = await reader.read(1 << 16)
-            if not chunk:
-                break
-            buf += chunk
-            *lines, buf = buf.split(b"\n")
-            out: list[bytes] = []
-            for line in lines:
-                if line.strip():
-                    self._one(line, out)
-            if out:
-                _write(b"".join(out))
+        done: asyncio.Future = loop.create_future()
+        server = self
+
+        class Input(asyncio.Protocol):
+            # Lines are answered straight from the pipe's callback: no
+            # reader task to wake per chunk.
+            def data_received(self, data: bytes) -> None:
+                try:
+                    server.feed(data)
+                except BaseException as e:  # noqa: BLE001 - SystemExit(3) on a bad line
+                    if not done.done():
+                        done.set_exception(e)
+
+            def eof_received(self) -> bool:
+                if not done.done():
+                    done.set_result(None)
+                return False
+
+            def connection_lost(self, exc: Exception | None) -> None:
+                if not done.done():
+                    done.set_result(None)
+
+        transport, _ = await loop.connect_read_pipe(Input, sys.stdin)
+        try:
+            await done
+        finally:
+            transport.close()
         # stdin closed: finish what is in flight, release every tenancy.
         if self.tasks:
             await asyncio.wait(list(self.tasks), timeout=5)
@@ -184,8 +266,9 @@ def hello(subject: str, capabilities: dict | None = None, error: tuple[str, str]
     return h
 
 
-def run(name: str, make: Callable[[], Subject]) -> int:
+def run(name: str, make: Callable[[], Subject], persistence: str | None = None) -> int:
     """Announces `make()`'s subject and serves it until stdin closes.
+    `persistence` (ephemeral|persistent) replaces what the subject declares.
 
     The app runs with a private TMPDIR, removed at exit: what its shells
     (and isocheck's probes) leave in the temp dir stays out of the host's
@@ -198,17 +281,19 @@ def run(name: str, make: Callable[[], Subject]) -> int:
     os.environ["TMPDIR"] = tmp
     tempfile.tempdir = None  # re-read TMPDIR
     try:
-        return _run(name, make)
+        return _run(name, make, persistence)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def _run(name: str, make: Callable[[], Subject]) -> int:
+def _run(name: str, make: Callable[[], Subject], persistence: str | None) -> int:
     global _OUT_FD
     _OUT_FD = _protect_stdout()
     try:
         subject = make()
-        caps = subject.capabilities()
+        caps = dict(subject.capabilities())
+        if persistence is not None:
+            caps["persistence"] = persistence
     except AdapterError as e:
         _write(_line(hello(name, error=("unsupported" if e.kind == "unsupported" else "config", e.message))))
         return 2

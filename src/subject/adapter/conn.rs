@@ -217,7 +217,7 @@ impl Conn {
     pub async fn call<T: DeserializeOwned>(&self, call: Call) -> SubjectResult<T> {
         let op = call.name();
         let v = self.raw(call).await?;
-        serde_json::from_value::<T>(v.clone()).map_err(|e| {
+        T::deserialize(&v).map_err(|e| {
             let msg = format!(
                 "the adapter's reply to {op} has the wrong shape ({e}): {}",
                 quote(&v.to_string())
@@ -371,13 +371,13 @@ async fn reader(mut lines: BufReader<ChildStdout>, shared: Arc<Mutex<Shared>>) {
 
 /// Hands one reply line to its waiter; `Err` breaks the connection.
 fn dispatch(line: &str, shared: &Mutex<Shared>) -> Result<(), String> {
-    let v: Value = serde_json::from_str(line).map_err(|e| {
+    let mut v: Value = serde_json::from_str(line).map_err(|e| {
         format!(
             "the adapter wrote a line that is not JSON ({e}): {}",
             quote(line)
         )
     })?;
-    let Some(obj) = v.as_object() else {
+    let Some(obj) = v.as_object_mut() else {
         return Err(format!(
             "the adapter wrote a reply that is not an object: {}",
             quote(line)
@@ -389,9 +389,9 @@ fn dispatch(line: &str, shared: &Mutex<Shared>) -> Result<(), String> {
             quote(line)
         ));
     };
-    let result = match (obj.get("ok"), obj.get("error")) {
-        (Some(ok), None) => Ok(ok.clone()),
-        (None, Some(err)) => match serde_json::from_value::<WireError>(err.clone()) {
+    let result = match (obj.remove("ok"), obj.remove("error")) {
+        (Some(ok), None) => Ok(ok),
+        (None, Some(err)) => match serde_json::from_value::<WireError>(err) {
             Ok(e) => Err(SubjectError::from(e)),
             Err(e) => {
                 return Err(format!(

@@ -144,6 +144,23 @@ impl Tenancy for AdapterTenancy {
         })
     }
 
+    async fn seed_context(&self, path: &str, content: &str) -> SubjectResult<()> {
+        if !self.caps.features.context {
+            return Err(SubjectError::Unsupported(
+                "seed_context (the adapter does not declare features.context)".into(),
+            ));
+        }
+        let _: Option<Unit> = self
+            .conn
+            .call(Call::SeedContext {
+                tenancy: self.id.clone(),
+                path: path.into(),
+                content: content.into(),
+            })
+            .await?;
+        Ok(())
+    }
+
     async fn shutdown(&self) -> SubjectResult<()> {
         self.conn
             .call_timed::<serde_json::Value>(Call::CloseTenancy {

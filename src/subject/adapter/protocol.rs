@@ -62,6 +62,22 @@ pub struct WireCapabilities {
     pub history: bool,
     #[serde(default)]
     pub features: WireFeatureCaps,
+    /// Whether a user's memory and checkpoints survive reopening the
+    /// session (`open` again for the same user in the same tenancy): what
+    /// the persistence family (C4) checks against. Optional: when absent,
+    /// isocheck needs `--expect-persistence` for that family.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub persistence: Option<WirePersistence>,
+}
+
+/// The persistence pattern a subject declares.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum WirePersistence {
+    /// Nothing survives a reopened session (the guide's Pattern A).
+    Ephemeral,
+    /// Memory and checkpoints survive a reopened session (Patterns B, C).
+    Persistent,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -75,6 +91,10 @@ pub struct WireFeatureCaps {
     /// `evict`.
     #[serde(default)]
     pub eviction: bool,
+    /// `seed_context`: the tenancy can hold context files shared by design
+    /// (`/DEEP.md`, `/AGENTS.md`) that every session it opens then serves.
+    #[serde(default)]
+    pub context: bool,
 }
 
 /// A request from isocheck. Every request carries a fresh `id`; the reply
@@ -95,6 +115,14 @@ pub enum Call {
     NewTenancy,
     /// Release a tenancy and everything it holds (temp dirs, containers). ok: `null`.
     CloseTenancy { tenancy: String },
+    /// Seed a context file shared by design (`/DEEP.md`, `/AGENTS.md`) for
+    /// every session the tenancy opens; sent before any `open` of the
+    /// tenancy, only when `features.context` is declared. ok: `null`.
+    SeedContext {
+        tenancy: String,
+        path: String,
+        content: String,
+    },
     /// Open (or reopen) the session of `user`. ok: `{"session": ID}`;
     /// error kind `refused` when the app rejects the user id.
     Open { tenancy: String, user: String },
@@ -204,6 +232,7 @@ impl Call {
         match self {
             Call::NewTenancy => "new_tenancy",
             Call::CloseTenancy { .. } => "close_tenancy",
+            Call::SeedContext { .. } => "seed_context",
             Call::Open { .. } => "open",
             Call::LsInfo { .. } => "ls_info",
             Call::Read { .. } => "read",
@@ -335,12 +364,19 @@ impl From<WireCapabilities> for s::Capabilities {
                 memory: c.features.memory,
                 plans: c.features.plans,
                 eviction: c.features.eviction,
-                // Protocol v1 has no seed_context: context-files is not
-                // tested through an adapter.
-                context: false,
+                context: c.features.context,
             },
-            // Not declared by protocol v1: give --expect-persistence.
-            persistence: None,
+            // Undeclared: the persistence family needs --expect-persistence.
+            persistence: c.persistence.map(Into::into),
+        }
+    }
+}
+
+impl From<WirePersistence> for s::Persistence {
+    fn from(p: WirePersistence) -> Self {
+        match p {
+            WirePersistence::Ephemeral => s::Persistence::Ephemeral,
+            WirePersistence::Persistent => s::Persistence::Persistent,
         }
     }
 }
