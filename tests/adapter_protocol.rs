@@ -27,6 +27,16 @@ fn fake(mode: &str, extra: &[&str]) -> Option<(i32, String, String)> {
     if let Some(pid) = adapter_pid(&err) {
         assert!(!alive(pid), "the adapter (pid {pid}) outlived isocheck");
     }
+    // The adapter's private TMPDIR (with what it wrote there) is removed,
+    // whether the adapter exited or was killed.
+    if let Some(dir) = err
+        .split(" tmpdir ")
+        .nth(1)
+        .and_then(|r| r.lines().next())
+    {
+        assert!(!dir.is_empty(), "no TMPDIR given to the adapter: {err}");
+        assert!(!std::path::Path::new(dir).exists(), "{dir} was left behind");
+    }
     Some((code, out, err))
 }
 

@@ -57,6 +57,9 @@ pub struct Conn {
     child: tokio::sync::Mutex<Option<Child>>,
     pid: Option<u32>,
     what: String,
+    /// The adapter's private TMPDIR: removed once the adapter is reaped (or
+    /// with the connection), even when the adapter had to be killed.
+    tmpdir: Mutex<Option<tempfile::TempDir>>,
 }
 
 /// Quotes the start of an offending line.
@@ -102,8 +105,15 @@ impl Conn {
     /// announced capabilities.
     pub async fn start(argv: &[String]) -> SubjectResult<(Arc<Conn>, Capabilities, String)> {
         let what = argv.join(" ");
+        let tmpdir = tempfile::Builder::new()
+            .prefix("isocheck-adapter-")
+            .tempdir()
+            .map_err(|e| {
+                SubjectError::Config(format!("cannot make a temp dir for the adapter: {e}"))
+            })?;
         let mut cmd = Command::new(&argv[0]);
         cmd.args(&argv[1..])
+            .env("TMPDIR", tmpdir.path())
             .stdin(std::process::Stdio::piped())
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::inherit())
@@ -137,6 +147,7 @@ impl Conn {
             child: tokio::sync::Mutex::new(Some(child)),
             pid,
             what: what.clone(),
+            tmpdir: Mutex::new(Some(tmpdir)),
         });
 
         // The handshake.
@@ -303,6 +314,7 @@ impl Conn {
             }
         };
         lock(&self.shared).kill(format!("the adapter was stopped ({status})"));
+        self.tmpdir.lock().unwrap_or_else(|p| p.into_inner()).take();
         status
     }
 
