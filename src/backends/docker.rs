@@ -314,9 +314,14 @@ impl DockerBackend {
             .map_err(|e| engine_err(&format!("writing {virt}"), e))
     }
 
-    /// Runs `argv` in the container; output is stdout and stderr interleaved
-    /// as they come, capped at 64 KiB.
-    async fn exec(&self, argv: Vec<String>, limit: Duration) -> SubjectResult<ExecResult> {
+    /// Runs `argv` in the container in directory `cwd`; output is stdout and
+    /// stderr interleaved as they come, capped at 64 KiB.
+    async fn exec(
+        &self,
+        argv: Vec<String>,
+        cwd: &str,
+        limit: Duration,
+    ) -> SubjectResult<ExecResult> {
         let created = self
             .docker
             .create_exec(
@@ -325,7 +330,7 @@ impl DockerBackend {
                     cmd: Some(argv),
                     attach_stdout: Some(true),
                     attach_stderr: Some(true),
-                    working_dir: Some(self.root.clone()),
+                    working_dir: Some(cwd.to_string()),
                     ..Default::default()
                 },
             )
@@ -499,7 +504,8 @@ impl Backend for DockerBackend {
         ];
         // The in-container timeout kills the command; this one only guards
         // against an engine that stops answering.
-        self.exec(argv, Duration::from_secs(secs + 5)).await
+        self.exec(argv, &self.root, Duration::from_secs(secs + 5))
+            .await
     }
 }
 
@@ -615,6 +621,7 @@ impl DockerTenancy {
                 let r = b
                     .exec(
                         vec!["mkdir".into(), "-p".into(), b.root.clone()],
+                        "/",
                         ENGINE_TIMEOUT,
                     )
                     .await?;
