@@ -28,6 +28,7 @@
 //! `sleep`, `mkdir` and `timeout` (busybox has them).
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -179,6 +180,48 @@ async fn labelled(docker: &Docker, label: &str, value: &str) -> SubjectResult<Ve
         .await
         .map_err(|e| engine_err("listing containers", e))?;
     Ok(list.into_iter().filter_map(|c| c.id).collect())
+}
+
+/// Removes `known` and every container labelled `label=value` until none
+/// is left: a removal can fail while an archive request on the container
+/// is still in flight (vfs: "directory not empty"), and a creation under
+/// way when the list was taken lands a moment later. Returns how many went.
+async fn purge(
+    docker: &Docker,
+    known: Vec<String>,
+    label: &str,
+    value: &str,
+) -> SubjectResult<usize> {
+    let mut removed = 0;
+    let mut ids = known;
+    let mut last = None;
+    for round in 0..6 {
+        for id in labelled(docker, label, value).await? {
+            if !ids.contains(&id) {
+                ids.push(id);
+            }
+        }
+        if ids.is_empty() {
+            return Ok(removed);
+        }
+        if round > 0 {
+            // Left over from the last round: give in-flight requests a moment.
+            tokio::time::sleep(Duration::from_millis(100 << round.min(3))).await;
+        }
+        let (n, err) = remove_all(docker, &ids).await;
+        removed += n;
+        last = err;
+        ids.clear();
+    }
+    let left = labelled(docker, label, value).await?;
+    match (left.is_empty(), last) {
+        (true, _) => Ok(removed),
+        (false, Some(e)) => Err(e),
+        (false, None) => Err(SubjectError::Failed(format!(
+            "{} container(s) labelled {label}={value} could not be removed",
+            left.len()
+        ))),
+    }
 }
 
 /// A file backend inside one container: virtual `/` is `root` there.
@@ -522,12 +565,31 @@ struct Engine {
     image: String,
     run: String,
     kind: &'static str,
+    /// Set on Ctrl-C: no new container is created.
+    closing: AtomicBool,
+    /// Container creations under way (the signal handler waits for them).
+    creating: AtomicUsize,
+}
+
+/// Counts a creation under way for as long as it lives.
+struct Creating<'a>(&'a AtomicUsize);
+
+impl Drop for Creating<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 impl Engine {
     /// Creates and starts a container labelled for `tenancy`; removes it
-    /// again if it cannot be started.
+    /// again if it cannot be started or the run is being interrupted.
     async fn container(&self, tenancy: &str, key: &str) -> SubjectResult<String> {
+        self.creating.fetch_add(1, Ordering::SeqCst);
+        let _guard = Creating(&self.creating);
+        let interrupted = || SubjectError::Crashed("interrupted".into());
+        if self.closing.load(Ordering::SeqCst) {
+            return Err(interrupted());
+        }
         let labels = HashMap::from([
             (LABEL_SUBJECT.to_string(), self.kind.to_string()),
             (LABEL_RUN.to_string(), self.run.clone()),
@@ -572,6 +634,10 @@ impl Engine {
         {
             let _ = remove_all(&self.docker, std::slice::from_ref(&created.id)).await;
             return Err(engine_err("starting a container", e));
+        }
+        if self.closing.load(Ordering::SeqCst) {
+            let _ = remove_all(&self.docker, std::slice::from_ref(&created.id)).await;
+            return Err(interrupted());
         }
         Ok(created.id)
     }
@@ -671,19 +737,10 @@ impl Tenancy for DockerTenancy {
     }
 
     async fn shutdown(&self) -> SubjectResult<()> {
-        let mut ids = std::mem::take(&mut *self.started.lock().unwrap_or_else(|e| e.into_inner()));
-        // Also whatever carries the label (a creation that raced the list).
-        if let Ok(more) = labelled(&self.engine.docker, LABEL_TENANCY, &self.id).await {
-            for id in more {
-                if !ids.contains(&id) {
-                    ids.push(id);
-                }
-            }
-        }
-        match remove_all(&self.engine.docker, &ids).await {
-            (_, Some(e)) => Err(e),
-            _ => Ok(()),
-        }
+        let ids = std::mem::take(&mut *self.started.lock().unwrap_or_else(|e| e.into_inner()));
+        purge(&self.engine.docker, ids, LABEL_TENANCY, &self.id)
+            .await
+            .map(|_| ())
     }
 }
 
@@ -697,7 +754,7 @@ pub struct DockerSubject {
     image: String,
     run: String,
     salts: Salts,
-    tenancies: std::sync::atomic::AtomicU64,
+    tenancies: AtomicU64,
     engine: OnceCell<Arc<Engine>>,
     cleanup_on_signal: bool,
     signal_task: Mutex<Option<tokio::task::JoinHandle<()>>>,
@@ -773,6 +830,8 @@ impl DockerSubject {
             image: self.image.clone(),
             run: self.run.clone(),
             kind: self.kind,
+            closing: AtomicBool::new(false),
+            creating: AtomicUsize::new(0),
         }))
     }
 
@@ -822,7 +881,7 @@ impl SubjectFactory for DockerSubject {
         let engine = self.engine.get_or_try_init(|| self.connect()).await?;
         Self::remove_orphans(&engine.docker).await;
         if self.cleanup_on_signal {
-            let docker = engine.docker.clone();
+            let engine = engine.clone();
             let run = self.run.clone();
             let task = tokio::spawn(async move {
                 use tokio::signal::unix::{signal, SignalKind};
@@ -836,9 +895,21 @@ impl SubjectFactory for DockerSubject {
                     _ = int.recv() => {}
                     _ = term.recv() => {}
                 }
-                let ids = labelled(&docker, LABEL_RUN, &run).await.unwrap_or_default();
-                let (n, _) = remove_all(&docker, &ids).await;
-                eprintln!("isocheck: interrupted; removed {n} container(s)");
+                // No new containers; let creations and archive requests
+                // under way finish (a vfs root cannot be removed while a
+                // request still writes into it), then remove everything.
+                engine.closing.store(true, Ordering::SeqCst);
+                for _ in 0..200 {
+                    if engine.creating.load(Ordering::SeqCst) == 0 {
+                        break;
+                    }
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+                tokio::time::sleep(Duration::from_millis(300)).await;
+                match purge(&engine.docker, Vec::new(), LABEL_RUN, &run).await {
+                    Ok(n) => eprintln!("isocheck: interrupted; removed {n} container(s)"),
+                    Err(e) => eprintln!("isocheck: interrupted; removing containers failed: {e}"),
+                }
                 std::process::exit(130);
             });
             *self.signal_task.lock().unwrap_or_else(|e| e.into_inner()) = Some(task);
@@ -850,7 +921,7 @@ impl SubjectFactory for DockerSubject {
         let engine = self.engine.get_or_try_init(|| self.connect()).await?.clone();
         let n = self
             .tenancies
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            .fetch_add(1, Ordering::Relaxed);
         Ok(Box::new(DockerTenancy {
             id: format!("{}-{n}", self.run),
             engine,
@@ -863,21 +934,25 @@ impl SubjectFactory for DockerSubject {
     }
 
     async fn stop(&self) -> SubjectResult<()> {
-        if let Some(task) = self
+        let task = self
             .signal_task
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .take()
-        {
-            task.abort();
+            .take();
+        if let Some(task) = task {
+            if self.engine.get().is_some_and(|e| e.closing.load(Ordering::SeqCst)) {
+                // Interrupted: the handler removes the containers and exits
+                // with 130; the run must not go on to print a report.
+                let _ = task.await;
+            } else {
+                task.abort();
+            }
         }
         let Some(engine) = self.engine.get() else {
             return Ok(());
         };
-        let ids = labelled(&engine.docker, LABEL_RUN, &self.run).await?;
-        match remove_all(&engine.docker, &ids).await {
-            (_, Some(e)) => Err(e),
-            _ => Ok(()),
-        }
+        purge(&engine.docker, Vec::new(), LABEL_RUN, &self.run)
+            .await
+            .map(|_| ())
     }
 }
