@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # A private Docker engine for isocheck's tests and CI: its own dockerd (and
 # the containerd it starts), socket, data and exec roots under one state
-# directory, no iptables, no bridge (containers run with --network none),
-# vfs storage (works without overlayfs), and a tiny sandbox image built
-# locally from the static busybox (no registry is ever contacted).
+# directory, no iptables, no bridge, vfs storage (works without overlayfs),
+# and a tiny sandbox image built locally from the static busybox plus GNU
+# grep, dash and timeout from the host (no registry is ever contacted).
 #
 #   usage: scripts/docker-engine.sh start|stop|env|status
 #     start   installs what is missing (apt-get: docker.io, busybox-static;
@@ -75,6 +75,22 @@ unmount_under() {
   done
 }
 
+# host_tool NAME MARKER ROOTFS [AS]: copies the host's NAME (when its
+# --version mentions MARKER) into ROOTFS/bin/AS with its shared libraries.
+host_tool() {
+  local name=$1 marker=$2 rootfs=$3 as=${4:-$1} bin lib
+  bin=$(command -v "$name") || die "$name is missing on the host (apt-get install -y $name)"
+  if [[ -n $marker ]] && ! LC_ALL=C "$bin" --version 2>/dev/null | grep -qF "$marker"; then
+    die "$bin is not $marker"
+  fi
+  for lib in $(ldd "$bin" | grep -o '/[^ ]*'); do
+    mkdir -p "$rootfs$(dirname "$lib")"
+    cp -L "$lib" "$rootfs$lib"
+  done
+  rm -f "$rootfs/bin/$as"
+  cp "$bin" "$rootfs/bin/$as"
+}
+
 build_image() {
   dk image inspect "$image" >/dev/null 2>&1 && return 0
   local rootfs tarball
@@ -86,6 +102,14 @@ build_image() {
   for applet in $("$rootfs/bin/busybox" --list); do
     [[ $applet == busybox ]] || ln -sf busybox "$rootfs/bin/$applet"
   done
+  # GNU grep as `grep` (DockerSandbox's grep passes --exclude, --exclude-dir
+  # and --include, which busybox grep lacks) and dash as `sh` (busybox's sh
+  # runs its own applets before PATH, so it would never reach GNU grep),
+  # each with the shared libraries it loads.
+  host_tool grep 'GNU grep' "$rootfs"
+  host_tool dash '' "$rootfs" sh
+  # and coreutils' timeout: busybox's would exec its own sh applet
+  host_tool timeout 'GNU coreutils' "$rootfs"
   printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/false\n' > "$rootfs/etc/passwd"
   printf 'root:x:0:\nnogroup:x:65534:\n' > "$rootfs/etc/group"
   tarball="$rootfs.tar"

@@ -868,6 +868,21 @@ impl DockerSubject {
     }
 }
 
+/// Why the engine `DOCKER_HOST` names cannot run the `docker` subject (it
+/// does not answer, or lacks the image), or `None` when it can. For tests
+/// and tools deciding whether to skip.
+pub fn engine_problem() -> Option<String> {
+    let rt = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => return Some(format!("cannot start a tokio runtime: {e}")),
+    };
+    let subject = DockerSubject::new(Arc::default(), Layout::PerUser, "docker");
+    rt.block_on(async { subject.connect().await.err().map(|e| e.to_string()) })
+}
+
 #[async_trait]
 impl SubjectFactory for DockerSubject {
     fn capabilities(&self) -> Capabilities {
