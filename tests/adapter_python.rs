@@ -323,17 +323,34 @@ fn pattern_c_isolates_plain_ids_and_leaks_through_raw_ids() {
         let ten = Some(Duration::from_secs(10));
         let alice = t.open("alice").await.unwrap();
         let bob = t.open("bob").await.unwrap();
-        alice.backend.write("/notes.md", "alice-secret\n").await.unwrap();
-        let r = alice.backend.execute("cat notes.md; pwd", ten).await.unwrap();
-        assert!(r.output.contains("alice-secret") && r.output.contains("/workspace"), "{r:?}");
-        // Plain ids: a container each, nothing of alice's in bob's.
-        assert!(!bob.backend.exists("/notes.md").await.unwrap());
-        let r = bob
+        alice
             .backend
-            .execute("ls -a /workspace /workspace/.. /tmp; cat /workspace/notes.md; find / -xdev -name notes.md", ten)
+            .write("/notes.md", "alice-secret\n")
             .await
             .unwrap();
-        assert!(!r.output.contains("alice-secret") && !r.output.contains("notes.md"), "{r:?}");
+        let r = alice
+            .backend
+            .execute("cat notes.md; pwd", ten)
+            .await
+            .unwrap();
+        assert!(
+            r.output.contains("alice-secret") && r.output.contains("/workspace"),
+            "{r:?}"
+        );
+        // Plain ids: a container each, nothing of alice's in bob's.
+        assert!(!bob.backend.exists("/notes.md").await.unwrap());
+        for probe in [
+            "ls -a /workspace /tmp",
+            "find / -xdev -name 'notes.md'",
+            "cat /workspace/notes.md 2>/dev/null",
+            "env",
+        ] {
+            let r = bob.backend.execute(probe, ten).await.unwrap();
+            assert!(
+                !r.output.contains("alice") && !r.output.contains("notes.md"),
+                "{probe}: {r:?}"
+            );
+        }
         let host_a = alice.backend.execute("hostname", ten).await.unwrap().output;
         let host_b = bob.backend.execute("hostname", ten).await.unwrap().output;
         assert_ne!(host_a, host_b, "one container for two users");
@@ -343,7 +360,11 @@ fn pattern_c_isolates_plain_ids_and_leaks_through_raw_ids() {
         dot.backend.write("/dot.md", "dot-secret\n").await.unwrap();
         let seen = up.backend.read_bytes("/dot.md").await.unwrap();
         assert_eq!(seen, b"dot-secret\n", "the shared workspace (C1)");
-        let r = up.backend.execute("cat /workspace/dot.md", ten).await.unwrap();
+        let r = up
+            .backend
+            .execute("cat /workspace/dot.md", ten)
+            .await
+            .unwrap();
         assert!(r.output.contains("dot-secret"), "{r:?}");
         let host_d = dot.backend.execute("hostname", ten).await.unwrap().output;
         let host_u = up.backend.execute("hostname", ten).await.unwrap().output;
@@ -353,20 +374,40 @@ fn pattern_c_isolates_plain_ids_and_leaks_through_raw_ids() {
         f.stop().await.unwrap();
         assert!(!alive(pid));
     });
-    // Through the harness: execute-escape (plain ids) passes C5, and the
-    // hostile ids of hostile-user-ids find the raw-id leak (C1 or C2).
+    // Through the harness (small budgets: about 100 s together, most of it
+    // execute-escape's `find ../..` walking each container): execute-escape
+    // (plain ids) passes C5, and hostile-user-ids finds the raw-id leak.
     let (code, v, err) = run(
         &py,
         "pattern-c",
-        &["--cases", "2", "--scenarios", "execute-escape", "--rounds", "1"],
+        &[
+            "--cases",
+            "2",
+            "--users",
+            "2",
+            "--scenarios",
+            "execute-escape",
+            "--rounds",
+            "1",
+        ],
     );
     assert_eq!(code, 0, "{err}\n{v:#}");
     assert_eq!(status(&v, "C5"), "pass", "{v:#}");
     let (code, v, err) = run(
         &py,
         "pattern-c",
-        &["--cases", "8", "--scenarios", "hostile-user-ids", "--rounds", "1"],
+        &[
+            "--cases",
+            "8",
+            "--max-ops",
+            "2",
+            "--scenarios",
+            "hostile-user-ids",
+            "--rounds",
+            "1",
+        ],
     );
     assert_eq!(code, 1, "{err}\n{v:#}");
-    assert!(findings_on(&v, "C1") + findings_on(&v, "C2") > 0, "{v:#}");
+    assert_eq!(status(&v, "C1"), "fail", "{v:#}");
+    assert!(findings_on(&v, "C1") > 0, "{v:#}");
 }

@@ -76,7 +76,15 @@ fn an_unreachable_engine_is_a_configuration_error() {
     // No engine needed: a socket nobody listens on.
     for subject in ["docker", "fixture:docker-shared-container"] {
         let o = Command::new(env!("CARGO_BIN_EXE_isocheck"))
-            .args(["run", "--subject", subject, "--cases", "1", "--format", "json"])
+            .args([
+                "run",
+                "--subject",
+                subject,
+                "--cases",
+                "1",
+                "--format",
+                "json",
+            ])
             .env("DOCKER_HOST", "unix:///nonexistent/isocheck/docker.sock")
             .output()
             .unwrap();
@@ -84,8 +92,9 @@ fn an_unreachable_engine_is_a_configuration_error() {
         assert_eq!(o.status.code(), Some(2), "{subject}: {err}");
         assert_eq!(err.trim_end().lines().count(), 1, "{err}");
         assert!(
-            err.contains("no Docker engine is reachable at unix:///nonexistent/isocheck/docker.sock")
-                && err.contains("scripts/docker-engine.sh start"),
+            err.contains(
+                "no Docker engine is reachable at unix:///nonexistent/isocheck/docker.sock"
+            ) && err.contains("scripts/docker-engine.sh start"),
             "{err}"
         );
         let r: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
@@ -157,7 +166,11 @@ fn one_container_per_user_keyed_by_a_hash() {
         return;
     }
     let rt = tokio::runtime::Runtime::new().unwrap();
-    let f = Arc::new(DockerSubject::new(Arc::default(), Layout::PerUser, "docker"));
+    let f = Arc::new(DockerSubject::new(
+        Arc::default(),
+        Layout::PerUser,
+        "docker",
+    ));
     let run = f.run_id().to_string();
     rt.block_on(async {
         f.start().await.unwrap();
@@ -194,7 +207,11 @@ fn one_container_per_user_keyed_by_a_hash() {
             );
         }
         assert_eq!(
-            bob.backend.read_bytes("/d/notes.md").await.unwrap_err().kind(),
+            bob.backend
+                .read_bytes("/d/notes.md")
+                .await
+                .unwrap_err()
+                .kind(),
             "not-found"
         );
         assert!(bob.backend.glob_info("**/*", "/").await.unwrap().is_empty());
@@ -202,7 +219,10 @@ fn one_container_per_user_keyed_by_a_hash() {
         alice.backend.write("/../../etc/x", "y").await.unwrap();
         let r = alice
             .backend
-            .execute("cat /workspace/etc/x; test -e /etc/x || echo no-escape", Some(ten))
+            .execute(
+                "cat /workspace/etc/x; test -e /etc/x || echo no-escape",
+                Some(ten),
+            )
             .await
             .unwrap();
         assert_eq!(r.output, "yno-escape\n", "{r:?}");
@@ -298,7 +318,15 @@ fn containers_of_a_killed_run_are_removed_by_the_next() {
     child.wait().unwrap();
     std::thread::sleep(Duration::from_millis(500));
     assert!(!containers("isocheck.pid", &pid).is_empty());
-    let o = isocheck(&["run", "--subject", "docker", "--cases", "1", "--scenarios", "history"]);
+    let o = isocheck(&[
+        "run",
+        "--subject",
+        "docker",
+        "--cases",
+        "1",
+        "--scenarios",
+        "history",
+    ]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert!(
         none_left("isocheck.pid", &pid),

@@ -334,7 +334,11 @@ impl DockerBackend {
             h.set_size(0);
             h.set_mtime(mtime);
             builder
-                .append_data(&mut h, format!("{}/", segs[..i].join("/")), std::io::empty())
+                .append_data(
+                    &mut h,
+                    format!("{}/", segs[..i].join("/")),
+                    std::io::empty(),
+                )
                 .map_err(tar_err)?;
         }
         let mut h = tar::Header::new_gnu();
@@ -629,7 +633,10 @@ impl Engine {
             })?;
         if let Err(e) = self
             .docker
-            .start_container(&created.id, None::<bollard::query_parameters::StartContainerOptions>)
+            .start_container(
+                &created.id,
+                None::<bollard::query_parameters::StartContainerOptions>,
+            )
             .await
         {
             let _ = remove_all(&self.docker, std::slice::from_ref(&created.id)).await;
@@ -863,7 +870,9 @@ impl DockerSubject {
             .collect();
         if !orphans.is_empty() {
             let (n, _) = remove_all(docker, &orphans).await;
-            eprintln!("isocheck: removed {n} container(s) left by an isocheck run that no longer exists");
+            eprintln!(
+                "isocheck: removed {n} container(s) left by an isocheck run that no longer exists"
+            );
         }
     }
 }
@@ -933,10 +942,12 @@ impl SubjectFactory for DockerSubject {
     }
 
     async fn create(&self) -> SubjectResult<Box<dyn Tenancy>> {
-        let engine = self.engine.get_or_try_init(|| self.connect()).await?.clone();
-        let n = self
-            .tenancies
-            .fetch_add(1, Ordering::Relaxed);
+        let engine = self
+            .engine
+            .get_or_try_init(|| self.connect())
+            .await?
+            .clone();
+        let n = self.tenancies.fetch_add(1, Ordering::Relaxed);
         Ok(Box::new(DockerTenancy {
             id: format!("{}-{n}", self.run),
             engine,
@@ -955,7 +966,11 @@ impl SubjectFactory for DockerSubject {
             .unwrap_or_else(|e| e.into_inner())
             .take();
         if let Some(task) = task {
-            if self.engine.get().is_some_and(|e| e.closing.load(Ordering::SeqCst)) {
+            if self
+                .engine
+                .get()
+                .is_some_and(|e| e.closing.load(Ordering::SeqCst))
+            {
                 // Interrupted: the handler removes the containers and exits
                 // with 130; the run must not go on to print a report.
                 let _ = task.await;
