@@ -113,10 +113,15 @@ fn time_to_catch() {
         "  {:<34} {:<5} {:>7} {:>9} {:>7}",
         "fixture", "item", "cases", "seconds", "trace"
     );
+    let docker = isocheck::backends::docker::engine_problem();
     for entry in registry::subjects()
         .into_iter()
         .filter(|s| s.name.starts_with("fixture:"))
     {
+        if let (true, Some(why)) = (isocheck::fixtures::needs_docker(entry.name), &docker) {
+            println!("  {:<34} skipped: {why}", entry.name);
+            continue;
+        }
         let item =
             isocheck::fixtures::expected_item(entry.name).expect("every fixture names its item");
         for seed in 1..=5u64 {

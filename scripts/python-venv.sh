@@ -17,7 +17,7 @@ if ! [[ -f $venv/.lock ]] || ! cmp -s "$lock" "$venv/.lock"; then
   "$python" -m venv "$venv"
   "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --no-deps -r "$lock"
   # The whole set must import together.
-  "$venv/bin/python" -c 'import pydantic_deep, pydantic_ai_backends, pydantic_ai; from pydantic_deep import create_deep_agent, DeepAgentDeps, InMemoryCheckpointStore, FileCheckpointStore; from pydantic_ai_backends import StateBackend, LocalBackend, DockerSandbox, SessionManager'
+  "$venv/bin/python" -c 'import pydantic_deep, pydantic_ai_backends, pydantic_ai, docker; from pydantic_deep import create_deep_agent, DeepAgentDeps, InMemoryCheckpointStore, FileCheckpointStore; from pydantic_ai_backends import StateBackend, LocalBackend, DockerSandbox, SessionManager'
   cp "$lock" "$venv/.lock"
   rm -f "$venv/.adapter"
 fi

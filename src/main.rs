@@ -222,6 +222,12 @@ fn run(args: RunArgs) -> u8 {
         }
         None => print!("{rendered}"),
     }
+    if report.config_error {
+        // The report says it too; this is the one line a script sees.
+        if let Some(why) = &report.subject_failure {
+            eprintln!("isocheck: {}", why.lines().next().unwrap_or(why));
+        }
+    }
     report.exit_code(args.fail_on)
 }
 

@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use crate::backends::docker::{DockerSubject, Layout};
 use crate::backends::features::Naming;
 use crate::backends::local::LocalSubject;
 use crate::backends::memory::StateSubject;
@@ -28,6 +29,11 @@ pub fn subjects() -> Vec<SubjectEntry> {
             name: "local",
             description: "per-user directory under a temp root, file checkpoint store per user (Pattern B, safe id mapping)".into(),
             make: |p| Arc::new(LocalSubject::new(p, Naming::default())),
+        },
+        SubjectEntry {
+            name: "docker",
+            description: "a Docker container per user through a session manager keyed by a hash of the id (Pattern C; needs DOCKER_HOST, image from ISOCHECK_DOCKER_IMAGE)".into(),
+            make: |p| Arc::new(DockerSubject::new(p, Layout::PerUser, "docker").cleanup_on_signal()),
         },
     ];
     v.extend(fixtures::all());

@@ -339,25 +339,127 @@ fn a_factory_raising_for_some_ids_gives_refusals_not_a_crash() {
     assert!(r.contains("invalid user id"), "{r}");
 }
 
+/// Pattern C as the guide writes it (`SessionManager(workspace_root=...)`,
+/// `FileCheckpointStore(f"/checkpoints/{user_id}")`), on the private engine
+/// (`scripts/docker-engine.sh start`) with the local busybox image. What it
+/// really does: users with plain ids get a container each and are kept
+/// apart on files and execute; but SessionManager mounts
+/// `{workspace_root}/{session_id}/workspace` with the *raw* id, so `.` and
+/// `alice/..` are handed one workspace (and one checkpoint directory) in two
+/// containers: a leak (C1, C2) that the sandbox does not prevent.
 #[test]
-fn pattern_c_needs_docker() {
+fn pattern_c_isolates_plain_ids_and_leaks_through_raw_ids() {
     let Some(py) = venv_python() else { return };
-    let o = isocheck_in_root(&[
-        "run",
-        "--adapter",
-        &format!("{py} -m isocheck_adapter --factory pattern-c"),
-        "--cases",
-        "8",
-        "--format",
-        "json",
-    ]);
-    let out = stdout(&o);
-    if out.contains("pattern-c needs Docker") {
-        assert_eq!(o.status.code(), Some(2));
-        skip("docker", "no Docker engine is reachable (pattern-c)");
+    let factory = format!("{py} -m isocheck_adapter --factory pattern-c");
+    if !docker_engine() {
+        // Without an engine the factory refuses to start: a config error.
+        let o = isocheck_in_root(&["run", "--adapter", &factory, "--cases", "1"]);
+        assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+        assert!(stdout(&o).contains("pattern-c needs Docker"));
         return;
     }
-    assert_eq!(o.status.code(), Some(0), "{out}\n{}", stderr(&o));
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let f = Arc::new(AdapterFactory::new(vec![
+            py.clone(),
+            "-m".into(),
+            "isocheck_adapter".into(),
+            "--factory".into(),
+            "pattern-c".into(),
+        ]));
+        f.start().await.expect("starts");
+        assert!(f.capabilities().execute);
+        let t = f.create().await.unwrap();
+        let ten = Some(Duration::from_secs(10));
+        let alice = t.open("alice").await.unwrap();
+        let bob = t.open("bob").await.unwrap();
+        alice
+            .backend
+            .write("/notes.md", "alice-secret\n")
+            .await
+            .unwrap();
+        let r = alice
+            .backend
+            .execute("cat notes.md; pwd", ten)
+            .await
+            .unwrap();
+        assert!(
+            r.output.contains("alice-secret") && r.output.contains("/workspace"),
+            "{r:?}"
+        );
+        // Plain ids: a container each, nothing of alice's in bob's.
+        assert!(!bob.backend.exists("/notes.md").await.unwrap());
+        for probe in [
+            "ls -a /workspace /tmp",
+            "find / -xdev -name 'notes.md'",
+            "cat /workspace/notes.md 2>/dev/null",
+            "env",
+        ] {
+            let r = bob.backend.execute(probe, ten).await.unwrap();
+            assert!(
+                !r.output.contains("alice") && !r.output.contains("notes.md"),
+                "{probe}: {r:?}"
+            );
+        }
+        let host_a = alice.backend.execute("hostname", ten).await.unwrap().output;
+        let host_b = bob.backend.execute("hostname", ten).await.unwrap().output;
+        assert_ne!(host_a, host_b, "one container for two users");
+        // Raw ids: "." and "alice/.." both get {root}/workspace.
+        let dot = t.open(".").await.unwrap();
+        let up = t.open("alice/..").await.unwrap();
+        dot.backend.write("/dot.md", "dot-secret\n").await.unwrap();
+        let seen = up.backend.read_bytes("/dot.md").await.unwrap();
+        assert_eq!(seen, b"dot-secret\n", "the shared workspace (C1)");
+        let r = up
+            .backend
+            .execute("cat /workspace/dot.md", ten)
+            .await
+            .unwrap();
+        assert!(r.output.contains("dot-secret"), "{r:?}");
+        let host_d = dot.backend.execute("hostname", ten).await.unwrap().output;
+        let host_u = up.backend.execute("hostname", ten).await.unwrap().output;
+        assert_ne!(host_d, host_u, "two containers, one workspace");
+        t.shutdown().await.unwrap();
+        let pid = f.pid().unwrap();
+        f.stop().await.unwrap();
+        assert!(!alive(pid));
+    });
+    // Through the harness (small budgets: about 100 s together, most of it
+    // execute-escape's `find ../..` walking each container): execute-escape
+    // (plain ids) passes C5, and hostile-user-ids finds the raw-id leak.
+    let (code, v, err) = run(
+        &py,
+        "pattern-c",
+        &[
+            "--cases",
+            "2",
+            "--users",
+            "2",
+            "--scenarios",
+            "execute-escape",
+            "--rounds",
+            "1",
+        ],
+    );
+    assert_eq!(code, 0, "{err}\n{v:#}");
+    assert_eq!(status(&v, "C5"), "pass", "{v:#}");
+    let (code, v, err) = run(
+        &py,
+        "pattern-c",
+        &[
+            "--cases",
+            "8",
+            "--max-ops",
+            "2",
+            "--scenarios",
+            "hostile-user-ids",
+            "--rounds",
+            "1",
+        ],
+    );
+    assert_eq!(code, 1, "{err}\n{v:#}");
+    assert_eq!(status(&v, "C1"), "fail", "{v:#}");
+    assert!(findings_on(&v, "C1") > 0, "{v:#}");
 }
 
 /// What a report concludes: every checklist item's and scenario's status,

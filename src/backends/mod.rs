@@ -5,8 +5,11 @@
 //!   user (the guide's Pattern A), subject `state`.
 //! - [`local`]: a per-user directory under a temp root with a file checkpoint
 //!   store per user (Pattern B), subject `local`.
+//! - [`docker`]: a Docker container per user through a session manager
+//!   (Pattern C), subject `docker`.
 
 pub mod common;
+pub mod docker;
 pub mod features;
 pub mod local;
 pub mod memory;

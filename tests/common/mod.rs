@@ -127,3 +127,17 @@ pub fn families() -> Vec<String> {
         .filter_map(|l| l.split_whitespace().next().map(String::from))
         .collect()
 }
+
+/// Whether the Docker engine `DOCKER_HOST` names answers and holds the
+/// sandbox image; otherwise prints why the test is skipped (a panic when
+/// `ISOCHECK_REQUIRE` names `docker`). `scripts/docker-engine.sh start`
+/// provides both.
+pub fn docker_engine() -> bool {
+    match isocheck::backends::docker::engine_problem() {
+        None => true,
+        Some(why) => {
+            skip("docker", &why);
+            false
+        }
+    }
+}

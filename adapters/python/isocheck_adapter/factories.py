@@ -13,7 +13,7 @@ import tempfile
 from types import SimpleNamespace
 from typing import Any, Callable
 
-from .mapping import AdapterError, ContextSeeds, RootedBackend, Session, Subject, as_history
+from .mapping import AdapterError, ContextSeeds, RootedBackend, Session, Subject, WorkspaceView, as_history
 
 PROBE_USERS = ("isocheckprobe", "isocheck-probe", "probe_user_1")
 
@@ -283,24 +283,49 @@ class PatternB(Subject):
             raise AdapterError("failed", f"seeding the context files: {_short(e)}")
 
 
-def docker_reachable() -> str | None:
-    """None when a Docker engine answers; otherwise the reason."""
+SANDBOX_IMAGE_ENV = "ISOCHECK_DOCKER_IMAGE"
+DEFAULT_SANDBOX_IMAGE = "isocheck-sandbox:busybox"
+
+
+def sandbox_image() -> str:
+    """The image pattern-c runs: $ISOCHECK_DOCKER_IMAGE, or the busybox image
+    `scripts/docker-engine.sh start` builds. DockerSandbox's own default,
+    python:3.12-slim, would be pulled from Docker Hub."""
+    return os.environ.get(SANDBOX_IMAGE_ENV, "").strip() or DEFAULT_SANDBOX_IMAGE
+
+
+def docker_reachable(image: str | None = None) -> str | None:
+    """None when a Docker engine answers (and holds `image`); otherwise the reason."""
     try:
         import docker  # type: ignore
     except ImportError as e:
         return f"the docker Python SDK is not installed ({e})"
     try:
-        docker.from_env(timeout=5).ping()
+        client = docker.from_env(timeout=5)
+        client.ping()
     except Exception as e:  # noqa: BLE001
         return f"no Docker engine is reachable ({type(e).__name__}: {e})"
+    if image is not None:
+        try:
+            client.images.get(image)
+        except Exception as e:  # noqa: BLE001
+            return (f"image {image} is not in the Docker engine ({type(e).__name__}; "
+                    f"scripts/docker-engine.sh start builds {DEFAULT_SANDBOX_IMAGE}, or set {SANDBOX_IMAGE_ENV})")
     return None
 
 
 class PatternC(Subject):
-    """Pattern C: DockerSandbox through SessionManager, one per tenancy."""
+    """Pattern C as the guide writes it: `SessionManager(workspace_root=...)`
+    hands out one DockerSandbox per user id, and `FileCheckpointStore(
+    f"/checkpoints/{user_id}")`; one manager per tenancy. The one change:
+    the manager's runtime names a local image (`sandbox_image()`), since
+    the default one cannot be pulled here. SessionManager mounts
+    `{workspace_root}/{user_id}/workspace` at /workspace: the raw id. The
+    sandbox is seen through `WorkspaceView` (`/x` is `/workspace/x`)."""
 
     def __init__(self) -> None:
-        why = docker_reachable()
+        self.image = sandbox_image()
+        why = docker_reachable(self.image)
         if why is not None:
             raise AdapterError("unsupported", f"pattern-c needs Docker: {why}")
         from pydantic_ai_backends import SessionManager  # noqa: F401
@@ -315,31 +340,29 @@ class PatternC(Subject):
         _SEEDS.seed(t, path, content)
 
     def new_tenancy(self, tid: str) -> Any:
-        from pydantic_ai_backends import SessionManager
+        from pydantic_ai_backends import RuntimeConfig, SessionManager
 
         top = tempfile.mkdtemp(prefix=f"isocheck-pattern-c-{tid}-")
         os.makedirs(f"{top}/workspaces")
-        return SimpleNamespace(top=top, manager=SessionManager(workspace_root=f"{top}/workspaces"), histories={})
+        runtime = RuntimeConfig(name="isocheck-sandbox", image=self.image)
+        manager = SessionManager(workspace_root=f"{top}/workspaces", default_runtime=runtime)
+        return SimpleNamespace(top=top, manager=manager, histories={})
 
     async def close_tenancy(self, t: Any) -> None:
-        for name in ("shutdown", "close_all", "cleanup_all"):
-            fn = getattr(t.manager, name, None)
-            if callable(fn):
-                r = fn()
-                if inspect.isawaitable(r):
-                    await r
-                break
-        shutil.rmtree(t.top, ignore_errors=True)
+        try:
+            await t.manager.shutdown()
+        finally:
+            shutil.rmtree(t.top, ignore_errors=True)
 
     async def open(self, t: Any, user_id: str) -> Session:
         from pydantic_deep import FileCheckpointStore
 
         try:
             sandbox = await t.manager.get_or_create(user_id)
-        except Exception as e:  # noqa: BLE001
+            store = FileCheckpointStore(f"{t.top}/checkpoints/{user_id}")
+        except Exception as e:  # noqa: BLE001 - the app would fail this request
             raise AdapterError("refused", _short(e))
-        s = Session(sandbox, FileCheckpointStore(f"{t.top}/checkpoints/{user_id}"),
-                    as_history(t.histories.setdefault(user_id, [])))
+        s = Session(WorkspaceView(sandbox), store, as_history(t.histories.setdefault(user_id, [])))
         return await _SEEDS.apply_async(t, s)
 
 

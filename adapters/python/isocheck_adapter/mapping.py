@@ -384,3 +384,24 @@ class RootedBackend:
 
     def execute(self, command: str, timeout: int | None = None) -> Any:
         return self._b.execute(command, timeout)
+
+
+class WorkspaceView(RootedBackend):
+    """Presents a DockerSandbox's working directory (`/workspace`, where
+    SessionManager mounts the session's persistent storage) as `/`.
+
+    DockerSandbox reads an absolute path as a path of the container's whole
+    filesystem, but maps `/` to its working directory for glob, and a grep
+    of `/` walks the entire container (/proc, /sys, the image). Agents and
+    isocheck address their files as `/x`: this view turns `/x` into
+    `/workspace/x` and reports paths under it back as `/x`.
+    """
+
+    def __init__(self, sandbox: Any) -> None:
+        super().__init__(sandbox)
+        self._root = str(getattr(sandbox, "_work_dir", "/workspace")).rstrip("/") or "/workspace"
+
+    def _in(self, path: str | None) -> str | None:
+        p = (path or "/").lstrip("/")
+        return f"{self._root}/{p}" if p else self._root
+

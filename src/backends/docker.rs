@@ -1,0 +1,988 @@
+//! The `docker` subject: the guide's Pattern C done right, through bollard.
+//!
+//! - A session manager per tenancy keys users by [`user_dir_name`] (the
+//!   SHA-256 of the id), never the raw id, and creates one container per
+//!   user on first `open`; reopening returns the same container, so files
+//!   persist (checkpoints and histories are kept in-process per user, like
+//!   `state`, and persist with the tenancy too).
+//! - The container has no network (`--network none`), an init that reaps
+//!   orphans, a process limit and `no-new-privileges`. Nothing of the host is
+//!   mounted: a user's files live only in its container's `/workspace`.
+//! - File operations go through Docker's archive API (one request each: tar
+//!   upload for `write`, tar download for `read`, `HEAD` for `exists`; `ls`,
+//!   `glob` and `grep` download the workspace once and reuse
+//!   [`common`]'s semantics). Paths are normalized first, so `..` never
+//!   leaves the workspace.
+//! - `execute` runs `timeout N sh -c CMD` in the user's container via exec.
+//! - Every container carries the labels `isocheck.subject`, `isocheck.run`
+//!   and `isocheck.tenancy`: a tenancy's `shutdown` removes its containers,
+//!   the factory's `stop` removes every container of the run, `start`
+//!   removes containers left by an isocheck process on this host that no
+//!   longer exists (a `kill -9`), and the CLI removes the run's containers
+//!   on Ctrl-C or SIGTERM before exiting.
+//!
+//! The engine is the one `DOCKER_HOST` names (default
+//! `unix:///var/run/docker.sock`); `scripts/docker-engine.sh start` starts a
+//! private one and builds the default image. The image is taken from
+//! `ISOCHECK_DOCKER_IMAGE` (default [`DEFAULT_IMAGE`]); it needs `sh`,
+//! `sleep`, `mkdir` and `timeout` (busybox has them).
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use async_trait::async_trait;
+use bollard::errors::Error as DockerError;
+use bollard::exec::{CreateExecOptions, StartExecOptions, StartExecResults};
+use bollard::models::{ContainerCreateBody, HostConfig};
+use bollard::query_parameters::{
+    ContainerArchiveInfoOptions, CreateContainerOptions, DownloadFromContainerOptions,
+    ListContainersOptions, RemoveContainerOptions, UploadToContainerOptions,
+};
+use bollard::Docker;
+use futures_util::{StreamExt, TryStreamExt};
+use tokio::sync::OnceCell;
+
+use super::common::{self, GrepQuery};
+use super::features::{reference_caps, Naming, ReferenceParts, Salts};
+use super::local::user_dir_name;
+use super::memory::{MemoryCheckpointStore, MemoryHistory};
+use crate::profile::Profile;
+use crate::subject::*;
+
+/// The image `scripts/docker-engine.sh start` builds.
+pub const DEFAULT_IMAGE: &str = "isocheck-sandbox:busybox";
+/// Environment variable naming the sandbox image.
+pub const IMAGE_ENV: &str = "ISOCHECK_DOCKER_IMAGE";
+/// Label every container of this subject carries (value: the subject kind).
+pub const LABEL_SUBJECT: &str = "isocheck.subject";
+/// Label naming the run (one factory) a container belongs to.
+pub const LABEL_RUN: &str = "isocheck.run";
+/// Label naming the tenancy a container belongs to.
+pub const LABEL_TENANCY: &str = "isocheck.tenancy";
+const LABEL_PID: &str = "isocheck.pid";
+const LABEL_HOST: &str = "isocheck.host";
+
+const WORKSPACE: &str = "/workspace";
+const MAX_OUTPUT: usize = 65536;
+const ENGINE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How sessions map to containers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Layout {
+    /// One container per user (the subject `docker`).
+    PerUser,
+    /// One container for the whole tenancy, a directory per user inside it
+    /// (the leaky fixture `docker-shared-container`).
+    SharedContainer,
+}
+
+fn engine_host() -> String {
+    std::env::var("DOCKER_HOST").unwrap_or_else(|_| "unix:///var/run/docker.sock".into())
+}
+
+/// The image to run: `ISOCHECK_DOCKER_IMAGE` or [`DEFAULT_IMAGE`].
+pub fn image_from_env() -> String {
+    std::env::var(IMAGE_ENV)
+        .ok()
+        .filter(|s| !s.trim().is_empty())
+        .unwrap_or_else(|| DEFAULT_IMAGE.to_string())
+}
+
+fn status_of(e: &DockerError) -> Option<u16> {
+    match e {
+        DockerError::DockerResponseServerError { status_code, .. } => Some(*status_code),
+        _ => None,
+    }
+}
+
+/// An engine error as a subject error: 404 is not-found, other answers of
+/// the engine are errors of the operation, and a failed connection means
+/// the subject (its engine) is gone.
+fn engine_err(what: &str, e: DockerError) -> SubjectError {
+    match &e {
+        DockerError::DockerResponseServerError {
+            status_code: 404, ..
+        } => SubjectError::NotFound(what.to_string()),
+        DockerError::DockerResponseServerError { message, .. } => {
+            SubjectError::Failed(format!("{what}: {}", message.trim()))
+        }
+        DockerError::RequestTimeoutError => {
+            SubjectError::Timeout(format!("{what}: the Docker engine did not answer"))
+        }
+        _ => SubjectError::Crashed(format!("{what}: Docker engine: {e}")),
+    }
+}
+
+fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|s| s.trim().to_string())
+        .unwrap_or_default()
+}
+
+fn pid_alive(pid: u32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(s) => !s
+            .rsplit(')')
+            .next()
+            .is_some_and(|r| r.trim_start().starts_with('Z')),
+        Err(_) => false,
+    }
+}
+
+fn label_filter(label: &str, value: &str) -> ListContainersOptions {
+    ListContainersOptions {
+        all: true,
+        filters: Some(HashMap::from([(
+            "label".to_string(),
+            vec![format!("{label}={value}")],
+        )])),
+        ..Default::default()
+    }
+}
+
+/// Removes containers (forcefully), concurrently; returns how many went and
+/// the first error other than "already gone".
+async fn remove_all(docker: &Docker, ids: &[String]) -> (usize, Option<SubjectError>) {
+    let results = futures_util::future::join_all(ids.iter().map(|id| async move {
+        docker
+            .remove_container(
+                id,
+                Some(RemoveContainerOptions {
+                    force: true,
+                    v: true,
+                    ..Default::default()
+                }),
+            )
+            .await
+    }))
+    .await;
+    let mut removed = 0;
+    let mut first = None;
+    for (id, r) in ids.iter().zip(results) {
+        match r {
+            Ok(()) => removed += 1,
+            // Gone already, or its removal is under way.
+            Err(e) if matches!(status_of(&e), Some(404 | 409)) => {}
+            Err(e) => {
+                first.get_or_insert(engine_err(&format!("removing container {id}"), e));
+            }
+        }
+    }
+    (removed, first)
+}
+
+/// Ids of every container carrying `label=value`.
+async fn labelled(docker: &Docker, label: &str, value: &str) -> SubjectResult<Vec<String>> {
+    let list = docker
+        .list_containers(Some(label_filter(label, value)))
+        .await
+        .map_err(|e| engine_err("listing containers", e))?;
+    Ok(list.into_iter().filter_map(|c| c.id).collect())
+}
+
+/// Removes `known` and every container labelled `label=value` until none
+/// is left: a removal can fail while an archive request on the container
+/// is still in flight (vfs: "directory not empty"), and a creation under
+/// way when the list was taken lands a moment later. Returns how many went.
+async fn purge(
+    docker: &Docker,
+    known: Vec<String>,
+    label: &str,
+    value: &str,
+) -> SubjectResult<usize> {
+    let mut removed = 0;
+    let mut ids = known;
+    let mut last = None;
+    for round in 0..6 {
+        for id in labelled(docker, label, value).await? {
+            if !ids.contains(&id) {
+                ids.push(id);
+            }
+        }
+        if ids.is_empty() {
+            return Ok(removed);
+        }
+        if round > 0 {
+            // Left over from the last round: give in-flight requests a moment.
+            tokio::time::sleep(Duration::from_millis(100 << round.min(3))).await;
+        }
+        let (n, err) = remove_all(docker, &ids).await;
+        removed += n;
+        last = err;
+        ids.clear();
+    }
+    let left = labelled(docker, label, value).await?;
+    match (left.is_empty(), last) {
+        (true, _) => Ok(removed),
+        (false, Some(e)) => Err(e),
+        (false, None) => Err(SubjectError::Failed(format!(
+            "{} container(s) labelled {label}={value} could not be removed",
+            left.len()
+        ))),
+    }
+}
+
+/// A file backend inside one container: virtual `/` is `root` there.
+pub struct DockerBackend {
+    docker: Docker,
+    container: String,
+    root: String,
+}
+
+/// One entry of a downloaded archive, relative to the directory downloaded.
+struct Entry {
+    rel: String,
+    is_dir: bool,
+    content: Vec<u8>,
+}
+
+impl DockerBackend {
+    fn container_path(&self, path: &str) -> SubjectResult<(String, String)> {
+        if path.contains('\0') {
+            return Err(SubjectError::Refused("path contains NUL".into()));
+        }
+        let virt = common::normalize(path);
+        let full = if virt == "/" {
+            self.root.clone()
+        } else {
+            format!("{}{virt}", self.root)
+        };
+        Ok((virt, full))
+    }
+
+    /// Downloads `full` (a file or a directory) as a tar archive and returns
+    /// its entries with the archive's top component stripped; `None` when
+    /// the path does not exist.
+    async fn download(&self, full: &str, what: &str) -> SubjectResult<Option<Vec<Entry>>> {
+        let stream = self.docker.download_from_container(
+            &self.container,
+            Some(DownloadFromContainerOptions {
+                path: full.to_string(),
+            }),
+        );
+        let chunks: Result<Vec<_>, _> = stream.try_collect().await;
+        let bytes = match chunks {
+            Ok(c) => c.concat(),
+            Err(e) if status_of(&e) == Some(404) => return Ok(None),
+            Err(e) => return Err(engine_err(what, e)),
+        };
+        let mut out = Vec::new();
+        let mut archive = tar::Archive::new(&bytes[..]);
+        let entries = archive
+            .entries()
+            .map_err(|e| SubjectError::Failed(format!("{what}: bad archive: {e}")))?;
+        for entry in entries {
+            let mut entry =
+                entry.map_err(|e| SubjectError::Failed(format!("{what}: bad archive: {e}")))?;
+            let kind = entry.header().entry_type();
+            let path = entry
+                .path()
+                .map_err(|e| SubjectError::Failed(format!("{what}: bad archive: {e}")))?
+                .to_string_lossy()
+                .into_owned();
+            let rel = match path.trim_end_matches('/').split_once('/') {
+                Some((_, rest)) => rest.to_string(),
+                None => String::new(),
+            };
+            let mut content = Vec::new();
+            if kind.is_file() {
+                std::io::Read::read_to_end(&mut entry, &mut content)
+                    .map_err(|e| SubjectError::Failed(format!("{what}: bad archive: {e}")))?;
+            } else if !kind.is_dir() {
+                continue; // links and special files are not followed
+            }
+            out.push(Entry {
+                rel,
+                is_dir: kind.is_dir(),
+                content,
+            });
+        }
+        Ok(Some(out))
+    }
+
+    /// Every regular file of the workspace: (virtual path, content).
+    async fn walk(&self) -> SubjectResult<Vec<(String, Vec<u8>)>> {
+        let entries = self
+            .download(&self.root, "listing the workspace")
+            .await?
+            .unwrap_or_default();
+        let mut files: Vec<_> = entries
+            .into_iter()
+            .filter(|e| !e.is_dir && !e.rel.is_empty())
+            .map(|e| (format!("/{}", e.rel), e.content))
+            .collect();
+        files.sort_by(|a, b| a.0.cmp(&b.0));
+        Ok(files)
+    }
+
+    async fn upload(&self, virt: &str, content: &[u8]) -> SubjectResult<()> {
+        let rel = virt.trim_start_matches('/');
+        let mut builder = tar::Builder::new(Vec::new());
+        let mtime = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0);
+        let tar_err = |e: std::io::Error| SubjectError::Failed(format!("{virt}: tar: {e}"));
+        // Parent directories first, so the upload never depends on them existing.
+        let segs: Vec<&str> = rel.split('/').collect();
+        for i in 1..segs.len() {
+            let mut h = tar::Header::new_gnu();
+            h.set_entry_type(tar::EntryType::Directory);
+            h.set_mode(0o755);
+            h.set_size(0);
+            h.set_mtime(mtime);
+            builder
+                .append_data(
+                    &mut h,
+                    format!("{}/", segs[..i].join("/")),
+                    std::io::empty(),
+                )
+                .map_err(tar_err)?;
+        }
+        let mut h = tar::Header::new_gnu();
+        h.set_entry_type(tar::EntryType::Regular);
+        h.set_mode(0o644);
+        h.set_size(content.len() as u64);
+        h.set_mtime(mtime);
+        builder.append_data(&mut h, rel, content).map_err(tar_err)?;
+        let body = builder.into_inner().map_err(tar_err)?;
+        self.docker
+            .upload_to_container(
+                &self.container,
+                Some(UploadToContainerOptions {
+                    path: self.root.clone(),
+                    ..Default::default()
+                }),
+                bollard::body_full(body.into()),
+            )
+            .await
+            .map_err(|e| engine_err(&format!("writing {virt}"), e))
+    }
+
+    /// Runs `argv` in the container in directory `cwd`; output is stdout and
+    /// stderr interleaved as they come, capped at 64 KiB.
+    async fn exec(
+        &self,
+        argv: Vec<String>,
+        cwd: &str,
+        limit: Duration,
+    ) -> SubjectResult<ExecResult> {
+        let created = self
+            .docker
+            .create_exec(
+                &self.container,
+                CreateExecOptions {
+                    cmd: Some(argv),
+                    attach_stdout: Some(true),
+                    attach_stderr: Some(true),
+                    working_dir: Some(cwd.to_string()),
+                    ..Default::default()
+                },
+            )
+            .await
+            .map_err(|e| engine_err("execute", e))?;
+        let started = self
+            .docker
+            .start_exec(
+                &created.id,
+                Some(StartExecOptions {
+                    detach: false,
+                    ..Default::default()
+                }),
+            )
+            .await
+            .map_err(|e| engine_err("execute", e))?;
+        let StartExecResults::Attached { mut output, .. } = started else {
+            return Err(SubjectError::Failed("execute: exec did not attach".into()));
+        };
+        let mut bytes = Vec::new();
+        let mut truncated = false;
+        let collect = async {
+            while let Some(item) = output.next().await {
+                let msg = item.map_err(|e| engine_err("execute", e))?;
+                let chunk = msg.into_bytes();
+                if bytes.len() + chunk.len() > MAX_OUTPUT {
+                    bytes.extend_from_slice(&chunk[..MAX_OUTPUT - bytes.len()]);
+                    truncated = true;
+                    break;
+                }
+                bytes.extend_from_slice(&chunk);
+            }
+            Ok::<(), SubjectError>(())
+        };
+        match tokio::time::timeout(limit, collect).await {
+            Ok(r) => r?,
+            Err(_) => truncated = true,
+        }
+        drop(output);
+        let inspect = self
+            .docker
+            .inspect_exec(&created.id)
+            .await
+            .map_err(|e| engine_err("execute", e))?;
+        let exit_code = match inspect.running {
+            Some(true) => None,
+            _ => inspect.exit_code.map(|c| c as i32),
+        };
+        Ok(ExecResult {
+            output: String::from_utf8_lossy(&bytes).into_owned(),
+            exit_code,
+            truncated,
+        })
+    }
+}
+
+#[async_trait]
+impl Backend for DockerBackend {
+    async fn ls_info(&self, path: &str) -> SubjectResult<Vec<FileInfo>> {
+        let (virt, full) = self.container_path(path)?;
+        let Some(entries) = self.download(&full, &format!("listing {virt}")).await? else {
+            return Ok(Vec::new());
+        };
+        let mut out: Vec<FileInfo> = entries
+            .into_iter()
+            .filter(|e| !e.rel.is_empty() && !e.rel.contains('/'))
+            .map(|e| FileInfo {
+                path: common::join(&virt, &e.rel),
+                is_dir: e.is_dir,
+                size: (!e.is_dir).then_some(e.content.len() as u64),
+            })
+            .collect();
+        out.sort_by(|a, b| a.path.cmp(&b.path));
+        Ok(out)
+    }
+
+    async fn read(&self, path: &str, offset: usize, limit: usize) -> SubjectResult<String> {
+        Ok(common::format_read(
+            &self.read_bytes(path).await?,
+            offset,
+            limit,
+        ))
+    }
+
+    async fn read_bytes(&self, path: &str) -> SubjectResult<Vec<u8>> {
+        let (virt, full) = self.container_path(path)?;
+        let entries = self
+            .download(&full, &format!("reading {virt}"))
+            .await?
+            .ok_or_else(|| SubjectError::NotFound(virt.clone()))?;
+        match entries.into_iter().next() {
+            Some(e) if e.is_dir => Err(SubjectError::Failed(format!("{virt} is a directory"))),
+            Some(e) => Ok(e.content),
+            None => Err(SubjectError::NotFound(virt)),
+        }
+    }
+
+    async fn write(&self, path: &str, content: &str) -> SubjectResult<()> {
+        let (virt, _) = self.container_path(path)?;
+        if virt == "/" {
+            return Err(SubjectError::Failed("cannot write to /".into()));
+        }
+        self.upload(&virt, content.as_bytes()).await
+    }
+
+    async fn edit(
+        &self,
+        path: &str,
+        old: &str,
+        new: &str,
+        replace_all: bool,
+    ) -> SubjectResult<usize> {
+        let (virt, _) = self.container_path(path)?;
+        let content = self.read_bytes(&virt).await?;
+        let (updated, n) = common::apply_edit(&content, old, new, replace_all, &virt)?;
+        self.upload(&virt, updated.as_bytes()).await?;
+        Ok(n)
+    }
+
+    async fn glob_info(&self, pattern: &str, path: &str) -> SubjectResult<Vec<FileInfo>> {
+        let (base, _) = self.container_path(path)?;
+        let files = self.walk().await?;
+        common::glob_files(
+            files.iter().map(|(p, c)| (p.as_str(), c.len() as u64)),
+            pattern,
+            &base,
+        )
+    }
+
+    async fn grep_raw(
+        &self,
+        pattern: &str,
+        path: Option<&str>,
+        glob: Option<&str>,
+    ) -> SubjectResult<Vec<GrepMatch>> {
+        if let Some(p) = path {
+            self.container_path(p)?;
+        }
+        let query = GrepQuery::new(pattern, path, glob)?;
+        let mut out = Vec::new();
+        for (p, content) in self.walk().await?.iter().filter(|(p, _)| query.wants(p)) {
+            query.search(p, content, &mut out);
+        }
+        Ok(out)
+    }
+
+    async fn exists(&self, path: &str) -> SubjectResult<bool> {
+        let (virt, full) = self.container_path(path)?;
+        match self
+            .docker
+            .get_container_archive_info(
+                &self.container,
+                Some(ContainerArchiveInfoOptions { path: full }),
+            )
+            .await
+        {
+            Ok(_) => Ok(true),
+            Err(e) if status_of(&e) == Some(404) => Ok(false),
+            Err(e) => Err(engine_err(&format!("exists {virt}"), e)),
+        }
+    }
+
+    async fn execute(&self, command: &str, timeout: Option<Duration>) -> SubjectResult<ExecResult> {
+        let secs = timeout.unwrap_or(Duration::from_secs(10)).as_secs().max(1);
+        let argv = vec![
+            "timeout".to_string(),
+            secs.to_string(),
+            "sh".to_string(),
+            "-c".to_string(),
+            command.to_string(),
+        ];
+        // The in-container timeout kills the command; this one only guards
+        // against an engine that stops answering.
+        self.exec(argv, &self.root, Duration::from_secs(secs + 5))
+            .await
+    }
+}
+
+/// What a user gets, kept for the life of the tenancy (Pattern C persists).
+struct UserBox {
+    backend: Arc<dyn Backend>,
+    checkpoints: Arc<MemoryCheckpointStore>,
+    history: Arc<MemoryHistory>,
+}
+
+/// Where the tenancy's containers come from.
+struct Engine {
+    docker: Docker,
+    image: String,
+    run: String,
+    kind: &'static str,
+    /// Set on Ctrl-C: no new container is created.
+    closing: AtomicBool,
+    /// Container creations under way (the signal handler waits for them).
+    creating: AtomicUsize,
+}
+
+/// Counts a creation under way for as long as it lives.
+struct Creating<'a>(&'a AtomicUsize);
+
+impl Drop for Creating<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+impl Engine {
+    /// Creates and starts a container labelled for `tenancy`; removes it
+    /// again if it cannot be started or the run is being interrupted.
+    async fn container(&self, tenancy: &str, key: &str) -> SubjectResult<String> {
+        self.creating.fetch_add(1, Ordering::SeqCst);
+        let _guard = Creating(&self.creating);
+        let interrupted = || SubjectError::Crashed("interrupted".into());
+        if self.closing.load(Ordering::SeqCst) {
+            return Err(interrupted());
+        }
+        let labels = HashMap::from([
+            (LABEL_SUBJECT.to_string(), self.kind.to_string()),
+            (LABEL_RUN.to_string(), self.run.clone()),
+            (LABEL_TENANCY.to_string(), tenancy.to_string()),
+            (LABEL_PID.to_string(), std::process::id().to_string()),
+            (LABEL_HOST.to_string(), hostname()),
+            ("isocheck.user-key".to_string(), key.to_string()),
+        ]);
+        let body = ContainerCreateBody {
+            image: Some(self.image.clone()),
+            cmd: Some(vec!["sleep".into(), "infinity".into()]),
+            working_dir: Some(WORKSPACE.into()),
+            env: Some(vec!["TMPDIR=/tmp".into(), "HOME=/workspace".into()]),
+            labels: Some(labels),
+            network_disabled: Some(true),
+            host_config: Some(HostConfig {
+                network_mode: Some("none".into()),
+                init: Some(true),
+                pids_limit: Some(256),
+                security_opt: Some(vec!["no-new-privileges:true".into()]),
+                auto_remove: Some(false),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        let created = self
+            .docker
+            .create_container(None::<CreateContainerOptions>, body)
+            .await
+            .map_err(|e| match status_of(&e) {
+                Some(404) => SubjectError::Config(format!(
+                    "image {} is not in the Docker engine at {} (build it with scripts/docker-engine.sh start, or set {IMAGE_ENV})",
+                    self.image,
+                    engine_host()
+                )),
+                _ => engine_err("creating a container", e),
+            })?;
+        if let Err(e) = self
+            .docker
+            .start_container(
+                &created.id,
+                None::<bollard::query_parameters::StartContainerOptions>,
+            )
+            .await
+        {
+            let _ = remove_all(&self.docker, std::slice::from_ref(&created.id)).await;
+            return Err(engine_err("starting a container", e));
+        }
+        if self.closing.load(Ordering::SeqCst) {
+            let _ = remove_all(&self.docker, std::slice::from_ref(&created.id)).await;
+            return Err(interrupted());
+        }
+        Ok(created.id)
+    }
+}
+
+struct DockerTenancy {
+    engine: Arc<Engine>,
+    id: String,
+    layout: Layout,
+    /// The session manager: user key (hash of the id) -> the user's box.
+    users: Mutex<HashMap<String, Arc<OnceCell<Arc<UserBox>>>>>,
+    /// The one container of [`Layout::SharedContainer`].
+    shared: OnceCell<String>,
+    /// Every container this tenancy started, for shutdown.
+    started: Mutex<Vec<String>>,
+    parts: ReferenceParts,
+}
+
+impl DockerTenancy {
+    async fn new_container(&self, key: &str) -> SubjectResult<String> {
+        let id = self.engine.container(&self.id, key).await?;
+        self.started
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(id.clone());
+        Ok(id)
+    }
+
+    async fn make_box(&self, key: &str) -> SubjectResult<Arc<UserBox>> {
+        let backend = match self.layout {
+            Layout::PerUser => DockerBackend {
+                docker: self.engine.docker.clone(),
+                container: self.new_container(key).await?,
+                root: WORKSPACE.into(),
+            },
+            Layout::SharedContainer => {
+                let container = self
+                    .shared
+                    .get_or_try_init(|| self.new_container("shared"))
+                    .await?
+                    .clone();
+                let b = DockerBackend {
+                    docker: self.engine.docker.clone(),
+                    container,
+                    root: format!("{WORKSPACE}/{key}"),
+                };
+                let r = b
+                    .exec(
+                        vec!["mkdir".into(), "-p".into(), b.root.clone()],
+                        "/",
+                        ENGINE_TIMEOUT,
+                    )
+                    .await?;
+                if r.exit_code != Some(0) {
+                    return Err(SubjectError::Failed(format!(
+                        "mkdir {}: {}",
+                        b.root, r.output
+                    )));
+                }
+                b
+            }
+        };
+        Ok(Arc::new(UserBox {
+            backend: Arc::new(backend),
+            checkpoints: Arc::new(MemoryCheckpointStore::new()),
+            history: Arc::new(MemoryHistory::new()),
+        }))
+    }
+}
+
+#[async_trait]
+impl Tenancy for DockerTenancy {
+    async fn open(&self, user: &str) -> SubjectResult<Session> {
+        if user.is_empty() {
+            return Err(SubjectError::Refused("empty user id".into()));
+        }
+        let key = user_dir_name(user);
+        let cell = self
+            .users
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry(key.clone())
+            .or_default()
+            .clone();
+        let b = cell.get_or_try_init(|| self.make_box(&key)).await?.clone();
+        Ok(Session {
+            features: Some(self.parts.open(&b.backend, user).await?),
+            backend: b.backend.clone(),
+            checkpoints: Some(b.checkpoints.clone()),
+            history: Some(b.history.clone()),
+        })
+    }
+
+    async fn seed_context(&self, path: &str, content: &str) -> SubjectResult<()> {
+        self.parts.seeds.add(path, content);
+        Ok(())
+    }
+
+    async fn shutdown(&self) -> SubjectResult<()> {
+        let ids = std::mem::take(&mut *self.started.lock().unwrap_or_else(|e| e.into_inner()));
+        purge(&self.engine.docker, ids, LABEL_TENANCY, &self.id)
+            .await
+            .map(|_| ())
+    }
+}
+
+/// The `docker` subject (and, with [`Layout::SharedContainer`], its leaky
+/// fixture).
+pub struct DockerSubject {
+    profile: Arc<Profile>,
+    naming: Naming,
+    layout: Layout,
+    kind: &'static str,
+    image: String,
+    run: String,
+    salts: Salts,
+    tenancies: AtomicU64,
+    engine: OnceCell<Arc<Engine>>,
+    cleanup_on_signal: bool,
+    signal_task: Mutex<Option<tokio::task::JoinHandle<()>>>,
+}
+
+impl DockerSubject {
+    /// `kind` names the subject in labels and salts (`docker`, `docker-shared`).
+    pub fn new(profile: Arc<Profile>, layout: Layout, kind: &'static str) -> Self {
+        let nanos = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0);
+        Self {
+            profile,
+            naming: Naming::default(),
+            layout,
+            kind,
+            image: image_from_env(),
+            run: format!("{}-{nanos:x}", std::process::id()),
+            salts: Salts::default(),
+            tenancies: Default::default(),
+            engine: OnceCell::new(),
+            cleanup_on_signal: false,
+            signal_task: Mutex::new(None),
+        }
+    }
+
+    /// The image to run instead of `ISOCHECK_DOCKER_IMAGE`'s.
+    pub fn with_image(mut self, image: impl Into<String>) -> Self {
+        self.image = image.into();
+        self
+    }
+
+    /// On Ctrl-C or SIGTERM, remove the run's containers and exit with 130
+    /// (the CLI's behaviour; a library user keeps its own signal handling).
+    pub fn cleanup_on_signal(mut self) -> Self {
+        self.cleanup_on_signal = true;
+        self
+    }
+
+    /// The run id in the `isocheck.run` label of this factory's containers.
+    pub fn run_id(&self) -> &str {
+        &self.run
+    }
+
+    async fn connect(&self) -> SubjectResult<Arc<Engine>> {
+        let host = engine_host();
+        let unreachable = |why: String| {
+            SubjectError::Config(format!(
+                "no Docker engine is reachable at {host} ({why}); start one with: eval \"$(scripts/docker-engine.sh start)\""
+            ))
+        };
+        let docker = Docker::connect_with_defaults()
+            .map_err(|e| unreachable(e.to_string()))?
+            .with_timeout(Duration::from_secs(60));
+        let docker = match tokio::time::timeout(ENGINE_TIMEOUT, docker.negotiate_version()).await {
+            Ok(Ok(d)) => d,
+            Ok(Err(e)) => return Err(unreachable(e.to_string())),
+            Err(_) => return Err(unreachable("no answer within 10 s".into())),
+        };
+        match docker.inspect_image(&self.image).await {
+            Ok(_) => {}
+            Err(e) if status_of(&e) == Some(404) => {
+                return Err(SubjectError::Config(format!(
+                    "image {} is not in the Docker engine at {host} (scripts/docker-engine.sh start builds {DEFAULT_IMAGE}; or set {IMAGE_ENV})",
+                    self.image
+                )))
+            }
+            Err(e) => return Err(unreachable(e.to_string())),
+        }
+        Ok(Arc::new(Engine {
+            docker,
+            image: self.image.clone(),
+            run: self.run.clone(),
+            kind: self.kind,
+            closing: AtomicBool::new(false),
+            creating: AtomicUsize::new(0),
+        }))
+    }
+
+    /// Removes containers an isocheck process on this host left behind and
+    /// can no longer remove (it was killed).
+    async fn remove_orphans(docker: &Docker) {
+        let Ok(list) = docker
+            .list_containers(Some(ListContainersOptions {
+                all: true,
+                filters: Some(HashMap::from([(
+                    "label".to_string(),
+                    vec![LABEL_SUBJECT.to_string()],
+                )])),
+                ..Default::default()
+            }))
+            .await
+        else {
+            return;
+        };
+        let me = hostname();
+        let orphans: Vec<String> = list
+            .into_iter()
+            .filter(|c| {
+                let labels = c.labels.clone().unwrap_or_default();
+                let pid = labels.get(LABEL_PID).and_then(|p| p.parse::<u32>().ok());
+                labels.get(LABEL_HOST) == Some(&me) && pid.is_some_and(|p| !pid_alive(p))
+            })
+            .filter_map(|c| c.id)
+            .collect();
+        if !orphans.is_empty() {
+            let (n, _) = remove_all(docker, &orphans).await;
+            eprintln!(
+                "isocheck: removed {n} container(s) left by an isocheck run that no longer exists"
+            );
+        }
+    }
+}
+
+/// Why the engine `DOCKER_HOST` names cannot run the `docker` subject (it
+/// does not answer, or lacks the image), or `None` when it can. For tests
+/// and tools deciding whether to skip.
+pub fn engine_problem() -> Option<String> {
+    let rt = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => return Some(format!("cannot start a tokio runtime: {e}")),
+    };
+    let subject = DockerSubject::new(Arc::default(), Layout::PerUser, "docker");
+    rt.block_on(async { subject.connect().await.err().map(|e| e.to_string()) })
+}
+
+#[async_trait]
+impl SubjectFactory for DockerSubject {
+    fn capabilities(&self) -> Capabilities {
+        Capabilities {
+            execute: true,
+            ..reference_caps(Persistence::Persistent)
+        }
+    }
+
+    async fn start(&self) -> SubjectResult<()> {
+        let engine = self.engine.get_or_try_init(|| self.connect()).await?;
+        Self::remove_orphans(&engine.docker).await;
+        if self.cleanup_on_signal {
+            let engine = engine.clone();
+            let run = self.run.clone();
+            let task = tokio::spawn(async move {
+                use tokio::signal::unix::{signal, SignalKind};
+                let (Ok(mut int), Ok(mut term)) = (
+                    signal(SignalKind::interrupt()),
+                    signal(SignalKind::terminate()),
+                ) else {
+                    return;
+                };
+                tokio::select! {
+                    _ = int.recv() => {}
+                    _ = term.recv() => {}
+                }
+                // No new containers; let creations and archive requests
+                // under way finish (a vfs root cannot be removed while a
+                // request still writes into it), then remove everything.
+                engine.closing.store(true, Ordering::SeqCst);
+                for _ in 0..200 {
+                    if engine.creating.load(Ordering::SeqCst) == 0 {
+                        break;
+                    }
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+                tokio::time::sleep(Duration::from_millis(300)).await;
+                match purge(&engine.docker, Vec::new(), LABEL_RUN, &run).await {
+                    Ok(n) => eprintln!("isocheck: interrupted; removed {n} container(s)"),
+                    Err(e) => eprintln!("isocheck: interrupted; removing containers failed: {e}"),
+                }
+                std::process::exit(130);
+            });
+            *self.signal_task.lock().unwrap_or_else(|e| e.into_inner()) = Some(task);
+        }
+        Ok(())
+    }
+
+    async fn create(&self) -> SubjectResult<Box<dyn Tenancy>> {
+        let engine = self
+            .engine
+            .get_or_try_init(|| self.connect())
+            .await?
+            .clone();
+        let n = self.tenancies.fetch_add(1, Ordering::Relaxed);
+        Ok(Box::new(DockerTenancy {
+            id: format!("{}-{n}", self.run),
+            engine,
+            layout: self.layout,
+            users: Mutex::new(HashMap::new()),
+            shared: OnceCell::new(),
+            started: Mutex::new(Vec::new()),
+            parts: ReferenceParts::new(self.kind, self.profile.clone(), self.naming, &self.salts),
+        }))
+    }
+
+    async fn stop(&self) -> SubjectResult<()> {
+        let task = self
+            .signal_task
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take();
+        if let Some(task) = task {
+            if self
+                .engine
+                .get()
+                .is_some_and(|e| e.closing.load(Ordering::SeqCst))
+            {
+                // Interrupted: the handler removes the containers and exits
+                // with 130; the run must not go on to print a report.
+                let _ = task.await;
+            } else {
+                task.abort();
+            }
+        }
+        let Some(engine) = self.engine.get() else {
+            return Ok(());
+        };
+        purge(&engine.docker, Vec::new(), LABEL_RUN, &self.run)
+            .await
+            .map(|_| ())
+    }
+}

@@ -1,0 +1,335 @@
+//! The `docker` subject (Pattern C through bollard) against a real engine:
+//! `scripts/docker-engine.sh start` and the `DOCKER_HOST` it prints. Tests
+//! needing the engine print `skipped: ...` without one, and fail instead
+//! when ISOCHECK_REQUIRE names `docker`. Containers start in about 0.3 s
+//! each, so case counts are small: the whole file took 68-82 s on 2 cores.
+
+mod common;
+
+use std::collections::HashMap;
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bollard::query_parameters::ListContainersOptions;
+use common::*;
+use isocheck::backends::docker::{DockerSubject, Layout, LABEL_RUN, LABEL_SUBJECT, LABEL_TENANCY};
+use isocheck::subject::SubjectFactory;
+
+type Labelled = Vec<(String, HashMap<String, String>)>;
+
+/// Containers (id, labels) carrying `label=value`.
+async fn list(label: &str, value: &str) -> Labelled {
+    let docker = bollard::Docker::connect_with_defaults()
+        .unwrap()
+        .negotiate_version()
+        .await
+        .unwrap();
+    docker
+        .list_containers(Some(ListContainersOptions {
+            all: true,
+            filters: Some(HashMap::from([(
+                "label".to_string(),
+                vec![format!("{label}={value}")],
+            )])),
+            ..Default::default()
+        }))
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|c| (c.id.unwrap_or_default(), c.labels.unwrap_or_default()))
+        .collect()
+}
+
+/// [`list`] outside a runtime.
+fn containers(label: &str, value: &str) -> Labelled {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(list(label, value))
+}
+
+/// Waits (up to 20 s) until no container carries `label=value`.
+fn none_left(label: &str, value: &str) -> bool {
+    let start = Instant::now();
+    while start.elapsed() < Duration::from_secs(20) {
+        if containers(label, value).is_empty() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    false
+}
+
+fn status<'a>(r: &'a serde_json::Value, item: &str) -> &'a str {
+    r["checklist"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == item)
+        .map_or("", |c| c["status"].as_str().unwrap())
+}
+
+#[test]
+fn an_unreachable_engine_is_a_configuration_error() {
+    // No engine needed: a socket nobody listens on.
+    for subject in ["docker", "fixture:docker-shared-container"] {
+        let o = Command::new(env!("CARGO_BIN_EXE_isocheck"))
+            .args([
+                "run",
+                "--subject",
+                subject,
+                "--cases",
+                "1",
+                "--format",
+                "json",
+            ])
+            .env("DOCKER_HOST", "unix:///nonexistent/isocheck/docker.sock")
+            .output()
+            .unwrap();
+        let err = stderr(&o);
+        assert_eq!(o.status.code(), Some(2), "{subject}: {err}");
+        assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+        assert!(
+            err.contains(
+                "no Docker engine is reachable at unix:///nonexistent/isocheck/docker.sock"
+            ) && err.contains("scripts/docker-engine.sh start"),
+            "{err}"
+        );
+        let r: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        assert!(r["subject_failure"].as_str().unwrap().contains("Docker"));
+        assert_eq!(r["summary"]["cases"], 0);
+    }
+}
+
+#[test]
+fn docker_passes_every_family_and_leaves_nothing() {
+    if !docker_engine() {
+        return;
+    }
+    // 4 cases per family, 44 cases of 2-8 users: about 110 s alone.
+    let child = Command::new(env!("CARGO_BIN_EXE_isocheck"))
+        .args(["run", "--subject", "docker", "--cases", "4", "--seed", "5"])
+        .args(["--format", "json"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id().to_string();
+    let o = child.wait_with_output().unwrap();
+    let r: serde_json::Value = serde_json::from_slice(&o.stdout)
+        .unwrap_or_else(|e| panic!("not JSON ({e}): {}", stderr(&o)));
+    assert_eq!(o.status.code(), Some(0), "{r:#}");
+    let scenarios = r["scenarios"].as_array().unwrap();
+    assert_eq!(scenarios.len(), 11);
+    for s in scenarios {
+        assert_eq!(s["status"], "pass", "{s}");
+        assert_eq!(s["cases"], 4, "{s}");
+    }
+    for item in ["C1", "C2", "C3", "C4", "C5"] {
+        assert_eq!(status(&r, item), "pass", "{item}: {r:#}");
+    }
+    assert_eq!(r["summary"]["subject_errors"], 0, "{r:#}");
+    assert!(r["summary"]["operations"].as_u64().unwrap() > 1000, "{r:#}");
+    assert!(
+        containers("isocheck.pid", &pid).is_empty(),
+        "containers of the run are left"
+    );
+}
+
+#[test]
+fn a_missing_image_is_a_configuration_error() {
+    if !docker_engine() {
+        return;
+    }
+    let o = Command::new(env!("CARGO_BIN_EXE_isocheck"))
+        .args(["run", "--subject", "docker", "--cases", "1"])
+        .env("ISOCHECK_DOCKER_IMAGE", "isocheck-no-such-image:0")
+        .output()
+        .unwrap();
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    assert!(
+        err.contains("image isocheck-no-such-image:0 is not in the Docker engine"),
+        "{err}"
+    );
+}
+
+/// The session manager through the library API: a container per user,
+/// keyed by a hash of the id, the same one on reopen, each seeing only its
+/// own workspace; shutdown and stop remove everything.
+#[test]
+fn one_container_per_user_keyed_by_a_hash() {
+    if !docker_engine() {
+        return;
+    }
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let f = Arc::new(DockerSubject::new(
+        Arc::default(),
+        Layout::PerUser,
+        "docker",
+    ));
+    let run = f.run_id().to_string();
+    rt.block_on(async {
+        f.start().await.unwrap();
+        let caps = f.capabilities();
+        assert!(caps.files && caps.execute && caps.checkpoints && caps.history);
+        let t = f.create().await.unwrap();
+        let (alice, bob) = tokio::join!(t.open("alice"), t.open("bob/../alice"));
+        let (alice, bob) = (alice.unwrap(), bob.unwrap());
+        let ten = Duration::from_secs(10);
+        alice
+            .backend
+            .write("/d/notes.md", "alice-secret\n")
+            .await
+            .unwrap();
+        let r = alice
+            .backend
+            .execute("cat d/notes.md; pwd; echo x > $TMPDIR/alice-tmp", Some(ten))
+            .await
+            .unwrap();
+        assert_eq!(r.exit_code, Some(0), "{r:?}");
+        assert!(r.output.contains("alice-secret") && r.output.contains("/workspace"));
+        for probe in [
+            "ls -a /workspace /tmp",
+            "find / -xdev -name 'notes.md' -o -name 'alice-tmp'",
+            "cat /workspace/d/notes.md 2>/dev/null",
+            "env",
+        ] {
+            let r = bob.backend.execute(probe, Some(ten)).await.unwrap();
+            assert!(
+                !r.output.contains("alice")
+                    && !r.output.contains("notes.md")
+                    && !r.output.contains("/d"),
+                "{probe}: {r:?}"
+            );
+        }
+        assert_eq!(
+            bob.backend
+                .read_bytes("/d/notes.md")
+                .await
+                .unwrap_err()
+                .kind(),
+            "not-found"
+        );
+        assert!(bob.backend.glob_info("**/*", "/").await.unwrap().is_empty());
+        // `..` stays inside the workspace.
+        alice.backend.write("/../../etc/x", "y").await.unwrap();
+        let r = alice
+            .backend
+            .execute(
+                "cat /workspace/etc/x; test -e /etc/x || echo no-escape",
+                Some(ten),
+            )
+            .await
+            .unwrap();
+        assert_eq!(r.output, "yno-escape\n", "{r:?}");
+        // A timeout ends the command in the container.
+        let r = alice
+            .backend
+            .execute("sleep 30", Some(Duration::from_secs(1)))
+            .await
+            .unwrap();
+        assert_ne!(r.exit_code, Some(0), "{r:?}");
+        // Reopening gives the same container (Pattern C persists).
+        let again = t.open("alice").await.unwrap();
+        assert_eq!(
+            again.backend.read_bytes("/d/notes.md").await.unwrap(),
+            b"alice-secret\n"
+        );
+        let mine = list(LABEL_RUN, &run).await;
+        assert_eq!(mine.len(), 2, "{mine:?}");
+        for (_, labels) in &mine {
+            assert_eq!(labels[LABEL_SUBJECT], "docker");
+            let key = &labels["isocheck.user-key"];
+            assert!(key.starts_with("u-") && key.len() == 66, "{key}");
+            assert!(labels.values().all(|v| !v.contains("alice")), "{labels:?}");
+            assert_eq!(list(LABEL_TENANCY, &labels[LABEL_TENANCY]).await.len(), 2);
+        }
+        assert_eq!(t.open("").await.err().map(|e| e.kind()), Some("refused"));
+        t.shutdown().await.unwrap();
+        assert!(list(LABEL_RUN, &run).await.is_empty());
+        // A tenancy not shut down is cleaned up by stop.
+        let t2 = f.create().await.unwrap();
+        t2.open("carol").await.unwrap();
+        assert_eq!(list(LABEL_RUN, &run).await.len(), 1);
+        f.stop().await.unwrap();
+    });
+    assert!(containers(LABEL_RUN, &run).is_empty());
+}
+
+#[test]
+fn ctrl_c_removes_the_runs_containers() {
+    if !docker_engine() {
+        return;
+    }
+    let child = Command::new(env!("CARGO_BIN_EXE_isocheck"))
+        .args(["run", "--subject", "docker", "--cases", "200"])
+        .args(["--scenarios", "cross-read", "--seed", "9"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let start = Instant::now();
+    while containers("isocheck.pid", &pid.to_string()).is_empty() {
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "no container appeared"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    // SAFETY: sending a signal to our own child process.
+    unsafe {
+        libc::kill(pid as i32, libc::SIGINT);
+    }
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(o.status.code(), Some(130), "{}", stderr(&o));
+    assert!(stderr(&o).contains("interrupted"), "{}", stderr(&o));
+    assert!(stdout(&o).is_empty(), "no report after an interrupt");
+    assert!(
+        none_left("isocheck.pid", &pid.to_string()),
+        "containers left after Ctrl-C"
+    );
+}
+
+#[test]
+fn containers_of_a_killed_run_are_removed_by_the_next() {
+    if !docker_engine() {
+        return;
+    }
+    let mut child = Command::new(env!("CARGO_BIN_EXE_isocheck"))
+        .args(["run", "--subject", "docker", "--cases", "200"])
+        .args(["--scenarios", "history", "--seed", "9"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let pid = child.id().to_string();
+    let start = Instant::now();
+    while containers("isocheck.pid", &pid).is_empty() {
+        assert!(start.elapsed() < Duration::from_secs(60));
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(!containers("isocheck.pid", &pid).is_empty());
+    let o = isocheck(&[
+        "run",
+        "--subject",
+        "docker",
+        "--cases",
+        "1",
+        "--scenarios",
+        "history",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(
+        none_left("isocheck.pid", &pid),
+        "the killed run's containers are left"
+    );
+}
