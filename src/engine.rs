@@ -229,6 +229,8 @@ impl Engine<'_> {
         let mut findings = Vec::new();
         let mut coverage = Coverage::default();
         let mut cases = 0;
+        // Operations the family's cases performed (shrink runs aside).
+        let mut operations = 0;
         for round in 0..self.cfg.max_rounds {
             let mut runner = TestRunner::new_with_rng(
                 Config::default(),
@@ -265,6 +267,7 @@ impl Engine<'_> {
                     Err(Fatal(msg)) => return fatal(findings, self, msg, coverage),
                 };
                 merge(&mut coverage, &ev.coverage);
+                operations += ev.history.entries.len();
                 if ev.violations.iter().any(|v| !known.contains(&key(v))) {
                     match self.shrink(fam, &mut tree, ev, &known, &mut minter) {
                         Ok(min) => {
@@ -287,6 +290,18 @@ impl Engine<'_> {
                 findings.push(self.finding(fam, &ev.history, v, occurrences));
             }
             known.extend(seen_now);
+        }
+        if findings.is_empty() && operations == 0 {
+            // Nothing was observed: no session could be opened (or no
+            // operation ran), which is never a pass.
+            let note = "no operation ran: every session open was refused or failed \
+                        (see the refused user ids)";
+            return (
+                findings,
+                self.result(fam, "not-tested", cases, Some(note.into())),
+                coverage,
+                None,
+            );
         }
         let status = if findings.is_empty() { "pass" } else { "fail" };
         (
@@ -496,6 +511,14 @@ pub fn run(
             failure = Some(msg);
         }
     }
+    if failure.is_none() && !ran.is_empty() && eng.summary.operations == 0 {
+        // Every session open was refused or failed: nothing was observed,
+        // so isolation could not be judged (never a silent pass).
+        let first = eng.refusals.keys().next().cloned().unwrap_or_default();
+        failure = Some(format!(
+            "no operation ran: the subject refused or failed every session open (first error: {first})"
+        ));
+    }
     let stop_factory = eng.factory.clone();
     if let Err(e) = eng.rt.block_on(stop_factory.stop()) {
         failure.get_or_insert(format!("stopping the subject failed: {e}"));
@@ -504,9 +527,9 @@ pub fn run(
         f.id = format!("F{}", i + 1);
     }
     let judged_any = |fam: &&dyn Family| {
-        scenarios
-            .iter()
-            .any(|s| s.name == fam.name() && s.cases > 0 && s.status != "aborted")
+        scenarios.iter().any(|s| {
+            s.name == fam.name() && s.cases > 0 && (s.status == "pass" || s.status == "fail")
+        })
     };
     let checklist = CHECKLIST
         .iter()
@@ -544,10 +567,16 @@ pub fn run(
                     Some("no selected scenario covers it".to_string()),
                 )
             } else {
-                (
-                    Status::NotTested,
-                    Some("the subject failed before it could be judged".to_string()),
-                )
+                // A covering family ran but observed nothing (say why), or
+                // the subject failed first.
+                let why = scenarios
+                    .iter()
+                    .filter(|s| {
+                        s.status == "not-tested" && covering.iter().any(|f| f.name() == s.name)
+                    })
+                    .find_map(|s| s.note.clone())
+                    .unwrap_or_else(|| "the subject failed before it could be judged".to_string());
+                (Status::NotTested, Some(why))
             };
             ChecklistEntry {
                 id: id.to_string(),

@@ -29,11 +29,7 @@ fn fake(mode: &str, extra: &[&str]) -> Option<(i32, String, String)> {
     }
     // The adapter's private TMPDIR (with what it wrote there) is removed,
     // whether the adapter exited or was killed.
-    if let Some(dir) = err
-        .split(" tmpdir ")
-        .nth(1)
-        .and_then(|r| r.lines().next())
-    {
+    if let Some(dir) = err.split(" tmpdir ").nth(1).and_then(|r| r.lines().next()) {
         assert!(!dir.is_empty(), "no TMPDIR given to the adapter: {err}");
         assert!(!std::path::Path::new(dir).exists(), "{dir} was left behind");
     }
@@ -142,6 +138,26 @@ fn refused_user_ids_are_listed_not_crashes() {
     assert!(r
         .iter()
         .all(|x| x["error"].as_str().unwrap().contains("bob")));
+}
+
+#[test]
+fn a_subject_that_opens_no_session_is_a_failure_not_a_pass() {
+    let Some((code, out, err)) = fake("failopen", &[]) else {
+        return;
+    };
+    assert_eq!(code, 3, "{err}\n{out}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert!(
+        failure(&out).contains("no operation ran") && failure(&out).contains("unavailable"),
+        "{out}"
+    );
+    assert_eq!(v["summary"]["operations"], 0);
+    for s in v["scenarios"].as_array().unwrap() {
+        assert_ne!(s["status"], "pass", "{s}");
+    }
+    for c in v["checklist"].as_array().unwrap() {
+        assert_ne!(c["status"], "pass", "{c}");
+    }
 }
 
 #[test]
