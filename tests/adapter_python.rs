@@ -135,68 +135,48 @@ fn problem_leaks_across_users() {
     );
     assert_eq!(code, 1, "{err}\n{v:#}");
     assert!(findings_on(&v, "C1") > 0, "{v:#}");
-    let fams = families();
     for (family, what) in [("memory-collision", "memory"), ("plan-uniqueness", "plan")] {
-        if fams.iter().any(|f| f == family) {
-            let (code, v, err) = run(&py, "problem", &["--cases", "48", "--scenarios", family]);
-            assert_eq!(code, 1, "{family}: {err}\n{v:#}");
-            assert!(findings_on(&v, "C1") > 0, "{family}: {v:#}");
-            assert!(
-                v["findings"].to_string().to_lowercase().contains(what),
-                "{family}: {v:#}"
-            );
-        } else {
-            println!("note: no {family} family in this build");
-        }
+        let (code, v, err) = run(&py, "problem", &["--cases", "48", "--scenarios", family]);
+        assert_eq!(code, 1, "{family}: {err}\n{v:#}");
+        assert!(findings_on(&v, "C1") > 0, "{family}: {v:#}");
+        assert!(
+            v["findings"].to_string().to_lowercase().contains(what),
+            "{family}: {v:#}"
+        );
     }
 }
 
 #[test]
 fn pattern_b_as_the_guide_writes_it_aliases_hostile_user_ids() {
     let Some(py) = venv_python() else { return };
-    let fams = families();
-    if fams.iter().any(|f| f == "hostile-user-ids") {
-        let (code, v, err) = run(
-            &py,
-            "pattern-b",
-            &[
-                "--cases",
-                "64",
-                "--scenarios",
-                "hostile-user-ids",
-                "--rounds",
-                "1",
-            ],
-        );
-        assert_eq!(code, 1, "{err}\n{v:#}");
-        assert!(findings_on(&v, "C1") > 0, "{v:#}");
-    } else {
-        // Without that family, the traversal ids of the default mix still
-        // alias checkpoint directories: FileCheckpointStore(f"{base2}/{user_id}").
-        println!("note: no hostile-user-ids family in this build");
-        let (code, v, err) = run(&py, "pattern-b", &["--cases", "48"]);
-        assert_eq!(code, 1, "{err}\n{v:#}");
-        let users = v["findings"].to_string();
-        assert!(users.contains("/.."), "{users}");
-    }
-    if fams.iter().any(|f| f == "execute-escape") {
-        let (code, v, err) = run(
-            &py,
-            "pattern-b",
-            &[
-                "--cases",
-                "32",
-                "--scenarios",
-                "execute-escape",
-                "--rounds",
-                "1",
-            ],
-        );
-        assert_eq!(code, 1, "{err}\n{v:#}");
-        assert!(findings_on(&v, "C5") > 0, "{v:#}");
-    } else {
-        println!("note: no execute-escape family in this build");
-    }
+    let (code, v, err) = run(
+        &py,
+        "pattern-b",
+        &[
+            "--cases",
+            "64",
+            "--scenarios",
+            "hostile-user-ids",
+            "--rounds",
+            "1",
+        ],
+    );
+    assert_eq!(code, 1, "{err}\n{v:#}");
+    assert!(findings_on(&v, "C1") > 0, "{v:#}");
+    let (code, v, err) = run(
+        &py,
+        "pattern-b",
+        &[
+            "--cases",
+            "32",
+            "--scenarios",
+            "execute-escape",
+            "--rounds",
+            "1",
+        ],
+    );
+    assert_eq!(code, 1, "{err}\n{v:#}");
+    assert!(findings_on(&v, "C5") > 0, "{v:#}");
 }
 
 /// `execute` and the feature operations go through the protocol (library API).

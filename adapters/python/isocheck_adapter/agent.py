@@ -537,15 +537,13 @@ class AgentSession(Session):
         ids[c["id"]] = fid
         names[fid] = c["id"]
 
-    async def _rewind(self, fid: str, pre: list[Call] = ()) -> dict | None:
+    async def _rewind(self, fid: str) -> dict | None:
         from pydantic_ai.messages import UserPromptPart
         from pydantic_deep import RewindRequested
 
         box: dict[str, Any] = {}
 
         def script() -> Script:
-            for call in pre:
-                yield call
             box["ret"] = yield ("rewind_to", {"checkpoint_id": fid}, None)
 
         try:
