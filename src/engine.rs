@@ -266,7 +266,7 @@ impl Engine<'_> {
                     Ok(ev) => ev,
                     Err(Fatal(msg)) => return fatal(findings, self, msg, coverage),
                 };
-                merge(&mut coverage, &ev.coverage);
+                coverage.merge(&ev.coverage);
                 operations += ev.history.entries.len();
                 if ev.violations.iter().any(|v| !known.contains(&key(v))) {
                     match self.shrink(fam, &mut tree, ev, &known, &mut minter) {
@@ -303,6 +303,20 @@ impl Engine<'_> {
                 None,
             );
         }
+        if findings.is_empty() {
+            // A pass needs, for every store the family speaks for, a
+            // cross-user observation after a successful write.
+            let missing = self.not_judged(fam, &coverage);
+            if !missing.is_empty() {
+                let note = missing.join("; ");
+                return (
+                    findings,
+                    self.result(fam, "not-tested", cases, Some(note)),
+                    coverage,
+                    None,
+                );
+            }
+        }
         let status = if findings.is_empty() { "pass" } else { "fail" };
         (
             findings,
@@ -310,6 +324,15 @@ impl Engine<'_> {
             coverage,
             None,
         )
+    }
+
+    /// Why each store `fam` speaks for was not judged (empty: all were).
+    fn not_judged(&self, fam: &dyn Family, coverage: &Coverage) -> Vec<String> {
+        fam.surfaces(&self.caps)
+            .into_iter()
+            .filter(|s| !coverage.judged(*s))
+            .map(|s| coverage.why_not(s))
+            .collect()
     }
 
     fn result(
@@ -402,14 +425,6 @@ impl Engine<'_> {
     }
 }
 
-fn merge(into: &mut Coverage, from: &Coverage) {
-    for (c, n) in &from.judged {
-        *into.judged.entry(*c).or_default() += n;
-    }
-    for (c, n) in &from.errors {
-        *into.errors.entry(*c).or_default() += n;
-    }
-}
 
 /// A short form of an outcome for traces.
 pub fn summarize(outcome: &Result<Obs, SubjectError>) -> String {
@@ -430,16 +445,6 @@ pub fn summarize(outcome: &Result<Obs, SubjectError>) -> String {
             Obs::Exec(r) => format!("exit {:?}, {} bytes", r.exit_code, r.output.len()),
             Obs::Path(p) => format!("wrote {p}"),
         },
-    }
-}
-
-fn channel_of(item: &str) -> Option<Channel> {
-    match item {
-        "C1" => Some(Channel::Files),
-        "C2" => Some(Channel::Checkpoints),
-        "C3" => Some(Channel::History),
-        "C5" => Some(Channel::Execute),
-        _ => None,
     }
 }
 
@@ -473,7 +478,6 @@ pub fn run(
     };
     let mut findings = Vec::new();
     let mut scenarios = Vec::new();
-    let mut coverage = Coverage::default();
     let mut failure: Option<String> = None;
     let mut config_error = false;
     if let Err(e) = started {
@@ -481,7 +485,7 @@ pub fn run(
         failure = Some(format!("starting the subject failed: {e}"));
     }
     let mut ran: Vec<&'static dyn Family> = Vec::new();
-    let mut skipped: Vec<(&'static dyn Family, String)> = Vec::new();
+    let mut not_judged: Vec<NotJudged> = Vec::new();
     for fam in families {
         if failure.is_some() {
             scenarios.push(ScenarioResult {
@@ -499,13 +503,28 @@ pub fn run(
                 cases: 0,
                 note: Some(reason.clone()),
             });
-            skipped.push((*fam, reason));
+            not_judged.push(NotJudged {
+                scenario: fam.name().into(),
+                reason,
+            });
             continue;
         }
         let (f, result, cov, fatal) = eng.family(*fam);
         findings.extend(f);
+        if result.status == "not-tested" {
+            // The reason is the scenario's note (every store it speaks for).
+            not_judged.push(NotJudged {
+                scenario: fam.name().into(),
+                reason: result.note.clone().unwrap_or_default(),
+            });
+        } else if result.status == "fail" {
+            // A failing family may still have left a store unjudged.
+            not_judged.extend(eng.not_judged(*fam, &cov).into_iter().map(|reason| NotJudged {
+                scenario: fam.name().into(),
+                reason,
+            }));
+        }
         scenarios.push(result);
-        merge(&mut coverage, &cov);
         ran.push(*fam);
         if let Some(msg) = fatal {
             failure = Some(msg);
@@ -519,6 +538,16 @@ pub fn run(
             "no operation ran: the subject refused or failed every session open (first error: {first})"
         ));
     }
+    let judged_anything = scenarios
+        .iter()
+        .any(|s| s.status == "pass" || s.status == "fail");
+    if failure.is_none() && !judged_anything {
+        // Not a pass: the run could show nothing (see could-not-judge).
+        failure = Some(
+            "nothing was judged: every selected scenario is not tested (see \"could not judge\")"
+                .to_string(),
+        );
+    }
     let stop_factory = eng.factory.clone();
     if let Err(e) = eng.rt.block_on(stop_factory.stop()) {
         failure.get_or_insert(format!("stopping the subject failed: {e}"));
@@ -526,66 +555,7 @@ pub fn run(
     for (i, f) in findings.iter_mut().enumerate() {
         f.id = format!("F{}", i + 1);
     }
-    let judged_any = |fam: &&dyn Family| {
-        scenarios.iter().any(|s| {
-            s.name == fam.name() && s.cases > 0 && (s.status == "pass" || s.status == "fail")
-        })
-    };
-    let checklist = CHECKLIST
-        .iter()
-        .map(|(id, title)| {
-            let failed = findings.iter().any(|f| f.checklist == *id);
-            let covering: Vec<&&dyn Family> =
-                ran.iter().filter(|f| f.items().contains(id)).collect();
-            let not_run: Vec<String> = skipped
-                .iter()
-                .filter(|(f, _)| f.items().contains(id))
-                .map(|(f, reason)| format!("{}: {reason}", f.name()))
-                .collect();
-            let judged = channel_of(id).is_none_or(|c| {
-                eng.summary.operations == 0
-                    || coverage.judged.get(&c).copied().unwrap_or(0) > 0
-                    || coverage.errors.get(&c).copied().unwrap_or(0) == 0
-            });
-            let (status, note) = if failed {
-                (Status::Fail, None)
-            } else if covering.iter().any(|f| judged_any(f)) && judged {
-                // Passed what ran; say what could not run.
-                let note =
-                    (!not_run.is_empty()).then(|| format!("not tested: {}", not_run.join("; ")));
-                (Status::Pass, note)
-            } else if !covering.is_empty() && covering.iter().any(|f| judged_any(f)) {
-                (
-                    Status::NotTested,
-                    Some("every observation returned an error".to_string()),
-                )
-            } else if !not_run.is_empty() {
-                (Status::NotTested, Some(not_run.join("; ")))
-            } else if covering.is_empty() {
-                (
-                    Status::NotTested,
-                    Some("no selected scenario covers it".to_string()),
-                )
-            } else {
-                // A covering family ran but observed nothing (say why), or
-                // the subject failed first.
-                let why = scenarios
-                    .iter()
-                    .filter(|s| {
-                        s.status == "not-tested" && covering.iter().any(|f| f.name() == s.name)
-                    })
-                    .find_map(|s| s.note.clone())
-                    .unwrap_or_else(|| "the subject failed before it could be judged".to_string());
-                (Status::NotTested, Some(why))
-            };
-            ChecklistEntry {
-                id: id.to_string(),
-                title: title.to_string(),
-                status,
-                note,
-            }
-        })
-        .collect();
+    let checklist = checklist(&findings, &scenarios, families);
     let mut summary = eng.summary.clone();
     summary.findings = findings.len();
     for f in &findings {
@@ -619,8 +589,58 @@ pub fn run(
                 error,
             })
             .collect(),
+        not_judged,
         subject_failure: failure,
         config_error,
         replay,
     }
+}
+
+/// The checklist: an item fails with a finding; passes when a scenario
+/// covering it passed (every store that scenario speaks for judged), with
+/// the covering scenarios that could not judge named in its note; and is
+/// otherwise not tested, with the reason.
+fn checklist(
+    findings: &[Finding],
+    scenarios: &[ScenarioResult],
+    families: &[&'static dyn Family],
+) -> Vec<ChecklistEntry> {
+    CHECKLIST
+        .iter()
+        .map(|(id, title)| {
+            let covering: Vec<&ScenarioResult> = scenarios
+                .iter()
+                .filter(|s| {
+                    families
+                        .iter()
+                        .any(|f| f.name() == s.name && f.items().contains(id))
+                })
+                .collect();
+            let unjudged: Vec<String> = covering
+                .iter()
+                .filter(|s| s.status != "pass" && s.status != "fail")
+                .map(|s| format!("{}: {}", s.name, s.note.clone().unwrap_or_default()))
+                .collect();
+            let (status, note) = if findings.iter().any(|f| f.checklist == *id) {
+                (Status::Fail, None)
+            } else if covering.iter().any(|s| s.status == "pass") {
+                let note = (!unjudged.is_empty())
+                    .then(|| format!("not tested: {}", unjudged.join("; ")));
+                (Status::Pass, note)
+            } else if covering.is_empty() {
+                (
+                    Status::NotTested,
+                    Some("no selected scenario covers it".to_string()),
+                )
+            } else {
+                (Status::NotTested, Some(unjudged.join("; ")))
+            };
+            ChecklistEntry {
+                id: id.to_string(),
+                title: title.to_string(),
+                status,
+                note,
+            }
+        })
+        .collect()
 }

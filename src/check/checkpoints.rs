@@ -34,6 +34,9 @@ impl Family for Checkpoints {
     fn items(&self) -> &'static [&'static str] {
         &["C2"]
     }
+    fn surfaces(&self, _caps: &Capabilities) -> Vec<super::Surface> {
+        vec![super::Surface::Checkpoints]
+    }
     fn applicable(&self, caps: &Capabilities, _: &super::CheckOptions) -> Result<(), String> {
         super::needs(caps.checkpoints, "the subject has no checkpoint store")
     }

@@ -41,6 +41,9 @@ impl Family for ConcurrentWrites {
     fn items(&self) -> &'static [&'static str] {
         &["C1"]
     }
+    fn surfaces(&self, _caps: &Capabilities) -> Vec<super::Surface> {
+        vec![super::Surface::Files]
+    }
     fn applicable(&self, caps: &Capabilities, _: &super::CheckOptions) -> Result<(), String> {
         super::needs(caps.files, "the subject offers no file backend")
     }

@@ -29,6 +29,9 @@ impl Family for ContextFiles {
     fn items(&self) -> &'static [&'static str] {
         &["C1"]
     }
+    fn surfaces(&self, _caps: &Capabilities) -> Vec<super::Surface> {
+        vec![super::Surface::Context]
+    }
     fn applicable(&self, caps: &Capabilities, _: &super::CheckOptions) -> Result<(), String> {
         super::needs(
             caps.features.context,

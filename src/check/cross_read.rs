@@ -36,6 +36,9 @@ impl Family for CrossRead {
     fn items(&self) -> &'static [&'static str] {
         &["C1"]
     }
+    fn surfaces(&self, _caps: &Capabilities) -> Vec<super::Surface> {
+        vec![super::Surface::Files]
+    }
     fn applicable(&self, caps: &Capabilities, _: &super::CheckOptions) -> Result<(), String> {
         super::needs(caps.files, "the subject offers no file backend")
     }

@@ -33,6 +33,9 @@ impl Family for ExecuteEscape {
     fn items(&self) -> &'static [&'static str] {
         &["C5"]
     }
+    fn surfaces(&self, _caps: &Capabilities) -> Vec<super::Surface> {
+        vec![super::Surface::Execute]
+    }
     fn applicable(&self, caps: &Capabilities, _: &super::CheckOptions) -> Result<(), String> {
         super::needs(caps.execute, "the subject offers no execute")
     }

@@ -30,6 +30,9 @@ impl Family for HistoryFamily {
     fn items(&self) -> &'static [&'static str] {
         &["C3"]
     }
+    fn surfaces(&self, _caps: &Capabilities) -> Vec<super::Surface> {
+        vec![super::Surface::History]
+    }
     fn applicable(&self, caps: &Capabilities, _: &super::CheckOptions) -> Result<(), String> {
         super::needs(caps.history, "the subject has no message-history store")
     }

@@ -34,6 +34,17 @@ impl Family for HostileUserIds {
     fn items(&self) -> &'static [&'static str] {
         &["C1", "C2", "C3"]
     }
+    fn surfaces(&self, caps: &Capabilities) -> Vec<super::Surface> {
+        use super::Surface;
+        let mut v = vec![Surface::Files];
+        if caps.checkpoints {
+            v.push(Surface::Checkpoints);
+        }
+        if caps.history {
+            v.push(Surface::History);
+        }
+        v
+    }
     fn applicable(&self, caps: &Capabilities, _: &super::CheckOptions) -> Result<(), String> {
         super::needs(caps.files, "the subject offers no file backend")
     }

@@ -68,6 +68,9 @@ impl Family for MemoryCollision {
     fn items(&self) -> &'static [&'static str] {
         &["C1"]
     }
+    fn surfaces(&self, _caps: &Capabilities) -> Vec<super::Surface> {
+        vec![super::Surface::Memory]
+    }
     fn applicable(&self, caps: &Capabilities, _: &super::CheckOptions) -> Result<(), String> {
         super::needs(caps.files, "the subject offers no file backend")
     }

@@ -3,6 +3,7 @@
 //! judges every history. The leading `//!` comment of a family's file is
 //! its documentation, printed by `isocheck explain FAMILY`.
 
+pub mod coverage;
 pub mod oracle;
 
 mod checkpoints;
@@ -22,7 +23,8 @@ use proptest::strategy::BoxedStrategy;
 use crate::drive::History;
 use crate::gen::{GenConfig, Scenario};
 use crate::subject::{Capabilities, Persistence};
-pub use oracle::{Coverage, Violation};
+pub use coverage::{Coverage, Surface};
+pub use oracle::Violation;
 
 /// A scenario family.
 pub trait Family: Send + Sync {
@@ -34,6 +36,9 @@ pub trait Family: Send + Sync {
     fn items(&self) -> &'static [&'static str];
     /// `Err(reason)` when the subject lacks what the family needs.
     fn applicable(&self, caps: &Capabilities, options: &CheckOptions) -> Result<(), String>;
+    /// The stores a pass speaks for: each must have been judged (see
+    /// [`coverage`]) for the family to pass.
+    fn surfaces(&self, caps: &Capabilities) -> Vec<Surface>;
     /// The cases.
     fn strategy(&self, cfg: &GenConfig) -> BoxedStrategy<Scenario>;
     /// Judges one history (the shared oracle unless a family adds checks).

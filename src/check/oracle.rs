@@ -18,7 +18,7 @@
 //!   in between, that is *interference* (the store is shared); otherwise it
 //!   is an *integrity* finding.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 use serde::Serialize;
 
@@ -82,12 +82,7 @@ impl Violation {
     }
 }
 
-/// Per-channel counts of judged and failed observations.
-#[derive(Clone, Debug, Default, Serialize)]
-pub struct Coverage {
-    pub judged: BTreeMap<Channel, usize>,
-    pub errors: BTreeMap<Channel, usize>,
-}
+pub use super::coverage::Coverage;
 
 #[derive(Clone, Copy, Debug)]
 struct Mark {
@@ -170,6 +165,7 @@ fn revealed_paths(op: &Op, obs: &Obs) -> Vec<(String, bool)> {
 
 /// Judges a history; appends violations and coverage.
 pub fn judge(h: &History, out: &mut Vec<Violation>, cov: &mut Coverage) {
+    super::coverage::record(h, cov);
     let n = h.plan.users.len();
     let mut st = State {
         users: (0..n).map(|_| UserModel::default()).collect(),
@@ -313,7 +309,16 @@ fn judge_entry(
             }
         }
     }
-    if out.len() == before {
+    // A read that shows another user's data where this user's own feature
+    // data (an evicted result, a plan, memory) was: that data was also
+    // overwritten by the other user, which is interference besides the leak.
+    let own_feature_path = e.op.path().is_some_and(|p| {
+        st.users[b]
+            .files
+            .get(&p)
+            .is_some_and(|(_, w)| h.entries.get(*w).is_some_and(|x| x.op.is_feature_write()))
+    });
+    if out.len() == before || own_feature_path {
         check_missing(st, h, idx, same_step, Some(obs), out);
     }
 }

@@ -52,6 +52,9 @@ impl Family for PersistenceFamily {
     fn items(&self) -> &'static [&'static str] {
         &["C4"]
     }
+    fn surfaces(&self, _caps: &Capabilities) -> Vec<super::Surface> {
+        vec![super::Surface::Reopen]
+    }
     fn applicable(&self, caps: &Capabilities, options: &CheckOptions) -> Result<(), String> {
         super::needs(caps.files, "the subject offers no file backend")?;
         super::needs(

@@ -84,6 +84,9 @@ impl Family for PlanUniqueness {
     fn items(&self) -> &'static [&'static str] {
         &["C1"]
     }
+    fn surfaces(&self, _caps: &Capabilities) -> Vec<super::Surface> {
+        vec![super::Surface::Plans]
+    }
     fn applicable(&self, caps: &Capabilities, _: &super::CheckOptions) -> Result<(), String> {
         super::needs(
             caps.features.plans,
@@ -98,6 +101,8 @@ impl Family for PlanUniqueness {
         let mut ids: Vec<String> = Vec::new();
         let mut first: Option<usize> = None;
         let mut by_path: HashMap<String, usize> = HashMap::new();
+        // Distinct titles the subject stored under one slug, from its paths.
+        let mut slugs: std::collections::BTreeMap<String, Vec<String>> = Default::default();
         for (i, e) in h.entries.iter().enumerate() {
             let (Op::SavePlan { title, .. }, Ok(Obs::Path(p))) = (&e.op, &e.outcome) else {
                 continue;
@@ -116,6 +121,13 @@ impl Family for PlanUniqueness {
             }
             by_path.insert(p.clone(), i);
             if let Some(id) = plan_id(p) {
+                let name = p.rsplit('/').next().unwrap_or_default();
+                if let Some(slug) = name.rsplit_once(&id[..id.len().min(6)]).map(|(s, _)| s) {
+                    let titles = slugs.entry(slug.trim_end_matches('-').to_string()).or_default();
+                    if !titles.contains(title) {
+                        titles.push(title.clone());
+                    }
+                }
                 ids.push(id);
             }
         }
@@ -125,10 +137,17 @@ impl Family for PlanUniqueness {
         let n50 = 1.1774 * 2f64.powf(bits / 2.0);
         let threshold = ctx.options.plan_collision_threshold;
         if n50 < threshold {
-            let detail = format!(
+            let mut detail = format!(
                 "plan ids carry about {bits:.0} bits ({len} characters of a {class}-symbol alphabet): \
                  a collision reaches 50% at about {n50:.0} plans per slug, below the threshold of {threshold:.0}"
             );
+            if let Some((slug, titles)) = slugs.iter().find(|(_, t)| t.len() > 1) {
+                let titles: Vec<String> = titles.iter().map(|t| format!("{t:?}")).collect();
+                detail.push_str(&format!(
+                    "; titles {} share the slug {slug:?}, so only the id tells their plans apart",
+                    titles.join(" and ")
+                ));
+            }
             out.push(Violation::at(h, i, Kind::Collision, None, detail));
         }
     }

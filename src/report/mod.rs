@@ -177,6 +177,14 @@ pub struct ScenarioResult {
     pub note: Option<String>,
 }
 
+/// Something a run could not judge, and why: a scenario that was not
+/// tested, or a store a scenario speaks for that no case exercised.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct NotJudged {
+    pub scenario: String,
+    pub reason: String,
+}
+
 /// User ids the subject refused with the same error (not a leak; listed
 /// so that a refusal is visible and never mistaken for a pass).
 #[derive(Clone, Debug, Serialize, PartialEq, Eq, PartialOrd, Ord)]
@@ -214,6 +222,8 @@ pub struct Report {
     pub scenarios: Vec<ScenarioResult>,
     pub findings: Vec<Finding>,
     pub refusals: Vec<Refusal>,
+    /// What could not be judged, and why (a pass never covers these).
+    pub not_judged: Vec<NotJudged>,
     /// Set when the subject failed (crash, timeout, panic): isolation could
     /// not be fully judged.
     #[serde(skip_serializing_if = "Option::is_none")]

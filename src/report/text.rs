@@ -25,16 +25,26 @@ pub fn render_text(r: &Report) -> String {
     let _ = writeln!(o);
     let _ = writeln!(o, "Scenarios");
     for s in &r.scenarios {
-        let note = s
-            .note
-            .as_deref()
-            .map(|n| format!("  ({n})"))
-            .unwrap_or_default();
+        // Why a scenario could not judge is said once, below.
+        let note = match s.note.as_deref() {
+            Some(_) if r.not_judged.iter().any(|n| n.scenario == s.name) => {
+                "  (see could not judge)".to_string()
+            }
+            Some(n) => format!("  ({n})"),
+            None => String::new(),
+        };
         let _ = writeln!(
             o,
             "  {:<22} {:<11} {:>6} cases{note}",
             s.name, s.status, s.cases
         );
+    }
+    if !r.not_judged.is_empty() {
+        let _ = writeln!(o);
+        let _ = writeln!(o, "Could not judge (never counted as a pass)");
+        for n in &r.not_judged {
+            let _ = writeln!(o, "  {:<22} {}", n.scenario, n.reason);
+        }
     }
     if !r.findings.is_empty() {
         let _ = writeln!(o);
