@@ -11,7 +11,7 @@ use std::time::Duration;
 use serde::Serialize;
 use tokio::task::JoinSet;
 
-use crate::gen::{Op, Plan};
+use crate::gen::{Op, Plan, ECHO_CALL_ID};
 use crate::profile::Profile;
 use crate::subject::*;
 
@@ -182,6 +182,27 @@ fn joined<T>(r: Result<T, tokio::task::JoinError>) -> Result<T, Fatal> {
     })
 }
 
+/// `op` with an id crafted from what the subject answered before (see
+/// [`ECHO_CALL_ID`]); other operations as they are.
+fn crafted(op: &Op, user: usize, entries: &[Entry]) -> Op {
+    match op {
+        Op::Evict { call_id, content } if call_id == ECHO_CALL_ID => {
+            let stored = entries.iter().rev().find_map(|e| match (&e.op, &e.outcome) {
+                (Op::Evict { call_id, .. }, Ok(Obs::Path(p))) if e.user == user => {
+                    let name = p.rsplit('/').next().unwrap_or_default();
+                    (!name.is_empty() && name != call_id).then(|| name.to_string())
+                }
+                _ => None,
+            });
+            Op::Evict {
+                call_id: stored.unwrap_or_else(|| "a_b".to_string()),
+                content: content.clone(),
+            }
+        }
+        _ => op.clone(),
+    }
+}
+
 /// Runs `plan` on `tenancy`. Fatal subject errors (crash, timeout, panic)
 /// end the case with [`Fatal`]; every other answer is recorded.
 pub async fn drive(
@@ -233,7 +254,7 @@ pub async fn drive(
             let Some(session) = sessions[*u].clone() else {
                 continue;
             };
-            let (op, u, profile) = (op.clone(), *u, cfg.profile.clone());
+            let (op, u, profile) = (crafted(op, *u, &entries), *u, cfg.profile.clone());
             let (tenancy, id) = (tenancy.clone(), plan.users[u].clone());
             tasks.spawn(async move {
                 let work = async {

@@ -47,8 +47,17 @@ pub const TITLES: [&str; 7] = [
 
 /// Tool-call ids: the same in every session (`call_0`), differing only in
 /// characters a sanitizer rewrites (`a.b`, `a/b`), crafted to equal another
-/// one's sanitized form (`a_b`), and empty.
-pub const CALL_IDS: [&str; 6] = ["call_0", "a.b", "a_b", "a/b", "", "call_1"];
+/// one's sanitized form (`a_b`), empty, and crafted at run time from the
+/// subject's real naming ([`ECHO_CALL_ID`]).
+pub const CALL_IDS: [&str; 7] = ["call_0", "a.b", "a_b", "a/b", "", "call_1", ECHO_CALL_ID];
+
+/// A tool-call id the driver crafts when the operation runs: the name under
+/// which the subject stored an earlier id of the same user that it
+/// rewrote (the last part of the path that evict returned; pydantic-deep
+/// appends a hash to a rewritten id: `a.b` is stored as `a_b-2e7336dc`).
+/// A clean id equal to that name must not land on the same path. Without
+/// such a rewritten name yet, the driver uses `a_b`.
+pub const ECHO_CALL_ID: &str = "\u{1}echo";
 
 /// Commands run as one user that look for other users' data: relative
 /// paths, the parent of the working directory, shared temp dirs, the

@@ -187,6 +187,11 @@ impl Op {
             Op::SaveMemory { agent, .. } | Op::ReadMemory { agent } => {
                 Some((format!("/\u{0}memory/{agent}"), false))
             }
+            // Crafted at run time from another id's stored name: it may
+            // meet any of them.
+            Op::Evict { call_id, .. } if call_id == ECHO_CALL_ID => {
+                Some(("/\u{0}evicted".to_string(), true))
+            }
             Op::Evict { call_id, .. } => {
                 Some((normalize(&format!("/\u{0}evicted/{call_id}")), false))
             }
