@@ -144,7 +144,7 @@ fn label_filter(label: &str, value: &str) -> ListContainersOptions {
 
 /// Removes containers (forcefully), concurrently; returns how many went and
 /// the first error other than "already gone".
-async fn remove_all(docker: &Docker, ids: &[String]) -> (usize, Option<SubjectError>) {
+pub(crate) async fn remove_all(docker: &Docker, ids: &[String]) -> (usize, Option<SubjectError>) {
     let results = futures_util::future::join_all(ids.iter().map(|id| async move {
         docker
             .remove_container(
