@@ -41,7 +41,7 @@ import threading
 from types import SimpleNamespace
 from typing import Any, Callable, Generator
 
-from .mapping import AdapterError, Session, Subject, _error_kind
+from .mapping import AdapterError, FrameworkLog, Session, Subject, _error_kind
 
 MARK = "isocheck-op:"
 _MARK_RE = re.compile(r"isocheck-op:([0-9]+(?:\.sub)?)")
@@ -90,13 +90,13 @@ class Runtime:
         self._ids = itertools.count(1)
         self._model = FunctionModel(self._respond)
         self._tools = [Tool(self._fetch_document, name="fetch_document")]
-        self._subagents: tuple[str, ...] = ()
         self._execute = execute
-        self._context: tuple[str, ...] = ()
-        self._agent = self._build(())
+        # Agents of closed tenancies, by configuration, with their fallback
+        # checkpoint store emptied: building one costs 0.3-1 s.
+        self._pool: dict[tuple, list] = {}
 
     # -- the agent -----------------------------------------------------------
-    def _build(self, names: tuple[str, ...]) -> Any:
+    def _build(self, names: tuple[str, ...], context: tuple[str, ...]) -> Any:
         from pydantic_deep import create_deep_agent
 
         subs = [{"name": n, "description": f"the {n!r} agent", "instructions": "Keep notes in your memory."}
@@ -109,7 +109,7 @@ class Runtime:
             max_checkpoints=1_000_000,
             edit_format="str_replace",
             include_execute=self._execute,
-            context_files=list(self._context) or None,
+            context_files=list(context) or None,
             tools=self._tools,
             subagents=subs or None,
             web_search=False,
@@ -119,24 +119,45 @@ class Runtime:
             include_monitoring=False,
         )
 
-    def agent_with(self, name: str) -> Any:
-        """The agent, with a subagent `name` (for its memory) when not `main`."""
+    def agent_for(self, t: Any, name: str = "main") -> Any:
+        """The tenancy's agent (one per app instance: its fallback
+        checkpoint store is the app's too), with a subagent `name` (for its
+        memory) when not `main`."""
         with self._lock:
-            if name != "main" and name not in self._subagents and name not in ("planner", "research"):
-                self._subagents = self._subagents + (name,)
-                self._agent = self._build(self._subagents)
-            return self._agent
+            if name != "main" and name not in t.subagents and name not in ("planner", "research"):
+                t.subagents = t.subagents + (name,)
+                t.agent = None
+            if t.agent is None:
+                key = (t.subagents, tuple((t.context_map or str)(p) for p in t.context))
+                pool = self._pool.get(key)
+                t.agent = pool.pop() if pool else self._build(*key)
+                t.agent_key = key
+            return t.agent
 
-    def context_files(self, path: str) -> None:
+    async def release(self, t: Any) -> None:
+        """A tenancy's agent goes back to the pool once what it kept for
+        itself (its fallback checkpoint store) is empty again; an agent
+        whose store cannot be emptied is dropped."""
+        agent, t.agent = t.agent, None
+        if agent is None:
+            return
+        stores = [ts._fallback_store for ts in agent.toolsets if getattr(ts, "_fallback_store", None) is not None]
+        try:
+            for store in stores:
+                await store.clear()
+                if await store.count() != 0:
+                    return
+        except Exception:  # noqa: BLE001 - not reusable
+            return
+        with self._lock:
+            self._pool.setdefault(t.agent_key, []).append(agent)
+
+    def context_files(self, t: Any, path: str) -> None:
         """The agent loads `path` into its system prompt from the run's backend."""
         with self._lock:
-            if path not in self._context:
-                self._context = self._context + (path,)
-                self._agent = self._build(self._subagents)
-
-    @property
-    def agent(self) -> Any:
-        return self._agent
+            if path not in t.context:
+                t.context = t.context + (path,)
+                t.agent = None
 
     def _fetch_document(self, ref: str) -> str:
         """Fetch a document of the app by its reference."""
@@ -192,7 +213,7 @@ class Runtime:
     def new_key(self) -> str:
         return str(next(self._ids))
 
-    async def run(self, deps: Any, script: Script, *, agent: Any = None, history: list | None = None,
+    async def run(self, deps: Any, script: Script, *, agent: Any, history: list | None = None,
                   subs: dict[str, Conversation] | None = None, key: str | None = None) -> Conversation:
         """Runs the agent on one operation; `subs` are the scripts of the
         subagent runs it delegates to (their task description is
@@ -203,7 +224,7 @@ class Runtime:
         for k, c in (subs or {}).items():
             self._convs[f"{key}.{k}"] = c
         try:
-            await (agent or self._agent).run(f"{MARK}{key}", deps=deps, message_history=history)
+            await agent.run(f"{MARK}{key}", deps=deps, message_history=history)
         finally:
             for k in [k for k in self._convs if k == key or k.startswith(f"{key}.")]:
                 self._convs.pop(k, None)
@@ -247,14 +268,21 @@ class AgentSession(Session):
     def __init__(self, base: Session, rt: Runtime, tenancy: Any, user: str) -> None:
         from pydantic_deep import DeepAgentDeps
 
-        super().__init__(base.backend, base.checkpoints, base.history)
+        super().__init__(base.backend, base.checkpoints, base.history, files=base.files)
         self.rt = rt
         self.t = tenancy
         self.user = user
-        kw = {"backend": base.backend}
-        if base.checkpoints is not None:
-            kw["checkpoint_store"] = base.checkpoints
-        self.deps = DeepAgentDeps(**kw)
+        # The agent gets the app's own deps, or what the app builds from its
+        # own objects: never isocheck's probe view.
+        if base._deps is not None:
+            self.deps = base._deps
+        else:
+            kw = {"backend": base.backend}
+            if base.checkpoints is not None:
+                kw["checkpoint_store"] = base.checkpoints
+            self.deps = DeepAgentDeps(**kw)
+        if tenancy.context_map is None:
+            tenancy.context_map = self._p
         # The app keeps the agent's messages per user, in the list its
         # factory gave as the history.
         self.messages: list | None = getattr(base.history, "items", None)
@@ -272,24 +300,36 @@ class AgentSession(Session):
             "read_memory": lambda r: (self._read_memory(r["agent"]), None),
             "save_plan": lambda r: (self._save_plan(r["title"], r["content"]), None),
             "evict": lambda r: (self._evict(r["call_id"], r["content"]), None),
+            # The agent checkpoints whether or not the app gave it a store:
+            # without one, pydantic-deep's agent-wide fallback store holds
+            # them. Every checkpoint operation goes through the agent's tools.
+            "ck_save": lambda r: (self._ck_save(r["checkpoint"]), None),
+            "ck_get": lambda r: (self._ck_get(r["checkpoint_id"]), None),
+            "ck_get_by_label": lambda r: (self._ck_get_by_label(r["label"]), None),
+            "ck_list": lambda r: (self._ck_list(), None),
+            "ck_count": lambda r: (self._ck_count(), None),
+            "ck_remove": lambda r: (self._ck_remove(r["checkpoint_id"]), None),
+            "ck_remove_oldest": lambda r: (self._ck_remove_oldest(), None),
+            "ck_clear": lambda r: (self._ck_clear(), None),
         }
-        if base.checkpoints is not None:
-            ops.update({
-                "ck_save": lambda r: (self._ck_save(r["checkpoint"]), None),
-                "ck_get": lambda r: (self._ck_get(r["checkpoint_id"]), None),
-                "ck_get_by_label": lambda r: (self._ck_get_by_label(r["label"]), None),
-                "ck_list": lambda r: (self._ck_list(), None),
-                "ck_count": lambda r: (self._ck_count(), None),
-                "ck_remove": lambda r: (self._ck_remove(r["checkpoint_id"]), None),
-                "ck_remove_oldest": lambda r: (self._ck_remove_oldest(), None),
-                "ck_clear": lambda r: (self._ck_clear(), None),
-            })
         if base.history is not None:
             ops.update({
                 "hist_append": lambda r: (self._hist_append(r["message"]), None),
                 "hist_get": lambda r: (self._hist_get(), None),
             })
         self.ops = ops
+
+    # -- isocheck's probe paths, as the app's backend names them -------------
+    def _p(self, path: str | None) -> str | None:
+        f = getattr(self.files, "_in", None)
+        return f(path) if callable(f) and path is not None else path
+
+    def _o(self, path: str) -> str:
+        f = getattr(self.files, "_out", None)
+        return f(path) if callable(f) else path
+
+    async def _run(self, script: Script, *, agent: str = "main", **kw: Any) -> Conversation:
+        return await self.rt.run(self.deps, script, agent=self.rt.agent_for(self.t, agent), **kw)
 
     # -- one tool call, the model's view of its return -------------------------
     async def _one(self, name: str, args: dict, call_id: str | None = None) -> Any:
@@ -298,14 +338,14 @@ class AgentSession(Session):
         def script() -> Script:
             box["ret"] = yield (name, args, call_id)
 
-        await self.rt.run(self.deps, script())
+        await self._run(script())
         if "ret" not in box:
             raise AdapterError("failed", f"the agent did not return the {name} result")
         return box["ret"]
 
     # -- files -----------------------------------------------------------------
     async def _write(self, path: str, content: str) -> None:
-        out = str(await self._one("write_file", {"path": path, "content": content}))
+        out = str(await self._one("write_file", {"path": self._p(path), "content": content}))
         _tool_error(out)
         if not out.startswith("Wrote "):
             raise AdapterError("failed", out)
@@ -316,11 +356,11 @@ class AgentSession(Session):
         def script() -> Script:
             # As an agent does: read the file, then edit it (the tool refuses
             # an edit of a file the agent has not seen).
-            box["read"] = yield ("read_file", {"path": path}, None)
-            box["ret"] = yield ("edit_file", {"path": path, "old_string": old, "new_string": new,
+            box["read"] = yield ("read_file", {"path": self._p(path)}, None)
+            box["ret"] = yield ("edit_file", {"path": self._p(path), "old_string": old, "new_string": new,
                                               "replace_all": replace_all}, None)
 
-        await self.rt.run(self.deps, script())
+        await self._run(script())
         out = str(box.get("ret"))
         _tool_error(out)
         m = re.search(r"replaced (\d+) occurrence", out)
@@ -337,7 +377,7 @@ class AgentSession(Session):
             at, left = offset, limit
             while left > 0:
                 n = min(_PAGE, left)
-                page = yield ("read_file", {"path": path, "offset": at, "limit": n}, None)
+                page = yield ("read_file", {"path": self._p(path), "offset": at, "limit": n}, None)
                 box["pages"].append(page)
                 text = str(page)
                 if text.startswith("Error") or text.startswith("Tool result too large"):
@@ -347,7 +387,7 @@ class AgentSession(Session):
                     return
                 at, left = at + n, left - n
 
-        await self.rt.run(self.deps, script())
+        await self._run(script())
         pages = [str(p) for p in box["pages"]]
         if not pages:
             raise AdapterError("failed", "the agent read nothing")
@@ -372,7 +412,7 @@ class AgentSession(Session):
         return "\n".join(lines).encode().hex()
 
     async def _ls(self, path: str) -> list:
-        out = str(await self._one("ls", {"path": path}))
+        out = str(await self._one("ls", {"path": self._p(path)}))
         _tool_error(out)
         if out.startswith("Directory ") and out.endswith("is empty or does not exist"):
             return []
@@ -397,15 +437,15 @@ class AgentSession(Session):
         return any(posixpath.basename(e["path"]) == name for e in await self._ls(parent or "/"))
 
     async def _glob(self, pattern: str, path: str) -> list:
-        out = str(await self._one("glob", {"pattern": pattern, "path": path}))
+        out = str(await self._one("glob", {"pattern": pattern, "path": self._p(path)}))
         _tool_error(out)
         if out.startswith("No files matching"):
             return []
-        return [{"path": line.strip(), "is_dir": False} for line in out.split("\n")[1:]
+        return [{"path": self._o(line.strip()), "is_dir": False} for line in out.split("\n")[1:]
                 if line.startswith("  ") and not line.startswith("  ... and ")]
 
     async def _grep(self, pattern: str, path: str | None, glob: str | None) -> list:
-        args = {"pattern": pattern, "path": path, "glob_pattern": glob, "output_mode": "content"}
+        args = {"pattern": pattern, "path": self._p(path), "glob_pattern": glob, "output_mode": "content"}
         out = str(await self._one("grep", args))
         if out.startswith("No matches for"):
             return []
@@ -414,7 +454,7 @@ class AgentSession(Session):
         for line in out.split("\n")[1:]:
             m = re.match(r"^ *(.*?):(\d+): (.*)$", line, re.S)
             if m:
-                matches.append({"path": m.group(1), "line_number": int(m.group(2)), "line": m.group(3)})
+                matches.append({"path": self._o(m.group(1)), "line_number": int(m.group(2)), "line": m.group(3)})
         return matches
 
     async def _execute(self, command: str, timeout: int | None) -> dict:
@@ -438,7 +478,7 @@ class AgentSession(Session):
             box["ret"] = yield (name, args, None)
 
         if agent == "main":
-            conv = await self.rt.run(self.deps, inner(), agent=self.rt.agent_with(agent))
+            conv = await self._run(inner(), agent=agent)
             return box.get("ret"), conv.instructions
         key = self.rt.new_key()
 
@@ -446,7 +486,7 @@ class AgentSession(Session):
             box["task"] = yield ("task", {"description": f"{MARK}{key}.sub", "subagent_type": agent}, None)
 
         sub = Conversation(inner())
-        await self.rt.run(self.deps, outer(), agent=self.rt.agent_with(agent), key=key, subs={"sub": sub})
+        await self._run(outer(), agent=agent, key=key, subs={"sub": sub})
         if "ret" not in box:
             raise AdapterError("failed", f"the {agent!r} agent did not run {name}: {str(box.get('task'))[:300]}")
         return box["ret"], sub.instructions
@@ -459,7 +499,7 @@ class AgentSession(Session):
         _tool_error(out)
         if not out.startswith("Memory updated"):
             raise AdapterError("failed", out)
-        return AgentMemoryToolset(agent_name=agent)._path
+        return self._outward(AgentMemoryToolset(agent_name=agent)._path)
 
     async def _read_memory(self, agent: str) -> str | None:
         out, prompt = await self._as(agent, "read_memory", {})
@@ -476,24 +516,43 @@ class AgentSession(Session):
         m = _PLAN.search(out)
         if not m:
             raise AdapterError(_error_kind(out), out)
-        return m.group(1)
+        return self._outward(m.group(1))
 
     async def _evict(self, call_id: str, content: str) -> str:
         ref = f"doc-{self.rt.new_key()}"
         pad = "\n".join([_PAD_LINE] * (_PAD_CHARS // (len(_PAD_LINE) + 1) + 1))
         self.rt.stash(ref, f"{content}\n{pad}\n")
         try:
-            out = str(await self._one("fetch_document", {"ref": ref}, call_id))
+            with FrameworkLog("pydantic_deep.features.eviction") as log:
+                out = str(await self._one("fetch_document", {"ref": ref}, call_id))
         finally:
             self.rt.unstash(ref)
         m = _EVICTED.search(out)
         if not out.startswith("Tool result too large") or not m:
-            raise AdapterError("failed", f"the result under {call_id!r} was not evicted: {out[:200]}")
-        return m.group(1)
+            # pydantic-deep falls back to a truncated preview when the write
+            # fails; its log says why.
+            why = log.text()
+            raise AdapterError("failed", f"the result under {call_id!r} was not evicted"
+                               + (f": {why}" if why else "") + f" (the model was shown: {out[:160]!r})")
+        return self._outward(m.group(1))
 
     # -- checkpoints -----------------------------------------------------------
-    def _ids(self) -> tuple[dict, dict]:
-        return self.t.ck_ids.setdefault(self.user, {}), self.t.ck_names
+    # isocheck names checkpoints by ids of its own; the framework by uuids.
+    # The adapter keeps the map for the whole app (tenancy), and translates
+    # every isocheck id inside an id a user presents, so a hostile id such
+    # as `../alice/<id>` reaches the framework as `../alice/<uuid>`: what
+    # the store does with it is the observation.
+    def _fid(self, hid: str) -> str:
+        names = self.t.ck_fids
+        if hid in names:
+            return names[hid]
+        for h, f in names.items():
+            if h and h in hid:
+                hid = hid.replace(h, f)
+        return hid
+
+    def _hid(self, fid: str) -> str:
+        return self.t.ck_names.get(fid, fid)
 
     def _named(self, listing: str) -> list[dict]:
         """The checkpoints list_checkpoints showed, without the middleware's own."""
@@ -508,7 +567,7 @@ class AgentSession(Session):
             if _AUTO_LABEL.match(m.group("label")):
                 continue
             fid = m.group("id")
-            out.append({"id": self.t.ck_names.get(fid, fid), "label": m.group("label"),
+            out.append({"id": self._hid(fid), "label": m.group("label"),
                         "turn": int(m.group("turn")), "messages": [], "created_at": 0, "_fid": fid})
         return out
 
@@ -525,7 +584,7 @@ class AgentSession(Session):
             box["saved"] = yield ("save_checkpoint", {"label": c["label"]}, None)
             box["list"] = yield ("list_checkpoints", {}, None)
 
-        await self.rt.run(self.deps, script(), history=history)
+        await self._run(script(), history=history)
         saved = str(box.get("saved"))
         if not saved.startswith("Checkpoint saved"):
             raise AdapterError("failed", saved)
@@ -533,9 +592,8 @@ class AgentSession(Session):
         if not mine:
             raise AdapterError("failed", f"the checkpoint labelled {c['label']!r} is not listed after saving it")
         fid = mine[-1]["_fid"]
-        ids, names = self._ids()
-        ids[c["id"]] = fid
-        names[fid] = c["id"]
+        self.t.ck_fids[c["id"]] = fid
+        self.t.ck_names[fid] = c["id"]
 
     async def _rewind(self, fid: str) -> dict | None:
         from pydantic_ai.messages import UserPromptPart
@@ -547,13 +605,13 @@ class AgentSession(Session):
             box["ret"] = yield ("rewind_to", {"checkpoint_id": fid}, None)
 
         try:
-            await self.rt.run(self.deps, script())
+            await self._run(script())
         except RewindRequested as r:
             # The conversation the checkpoint holds, as the user's prompts in it.
             prompts = [p.content for m in r.messages for p in getattr(m, "parts", [])
                        if isinstance(p, UserPromptPart) and isinstance(p.content, str)
                        and not _MARK_RE.search(p.content)]
-            return {"id": self.t.ck_names.get(r.checkpoint_id, r.checkpoint_id), "label": r.label,
+            return {"id": self._hid(r.checkpoint_id), "label": r.label,
                     "turn": 0, "messages": prompts, "created_at": 0}
         out = str(box.get("ret"))
         if "not found" in out:
@@ -561,8 +619,7 @@ class AgentSession(Session):
         raise AdapterError("failed", out)
 
     async def _ck_get(self, hid: str) -> dict | None:
-        ids, _ = self._ids()
-        return await self._rewind(ids.get(hid, hid))
+        return await self._rewind(self._fid(hid))
 
     async def _ck_list_named(self) -> list[dict]:
         return self._named(str(await self._one("list_checkpoints", {})))
@@ -579,19 +636,27 @@ class AgentSession(Session):
     async def _ck_count(self) -> int:
         return len(await self._ck_list_named())
 
-    # App-side: the agent has no tool to delete checkpoints.
+    # App-side: the agent has no tool to delete checkpoints, so the app's
+    # own code does it on the store it gave the agent. An app that gave
+    # none has no such code (the agent's fallback store is internal).
+    def _store(self) -> Any:
+        if self.checkpoints is None:
+            raise AdapterError("unsupported", "the app gave the agent no checkpoint store, so it has no code "
+                               "that removes checkpoints (the agent's fallback store holds them)")
+        return self.checkpoints
+
     async def _ck_remove(self, hid: str) -> bool:
-        ids, _ = self._ids()
-        return bool(await self.checkpoints.remove(ids.get(hid, hid)))
+        return bool(await self._store().remove(self._fid(hid)))
 
     async def _ck_remove_oldest(self) -> bool:
-        for cp in await self.checkpoints.list_all():
+        store = self._store()
+        for cp in await store.list_all():
             if not _AUTO_LABEL.match(str(cp.label)):
-                return bool(await self.checkpoints.remove(cp.id))
+                return bool(await store.remove(cp.id))
         return False
 
     async def _ck_clear(self) -> None:
-        await self.checkpoints.clear()
+        await self._store().clear()
 
     # -- message history ---------------------------------------------------------
     def _kept(self) -> list:
@@ -602,7 +667,7 @@ class AgentSession(Session):
 
     async def _hist_append(self, message: str) -> None:
         self._kept()
-        result = await self.rt.agent.run(message, deps=self.deps, message_history=list(self.messages) or None)
+        result = await self.rt.agent_for(self.t).run(message, deps=self.deps, message_history=list(self.messages) or None)
         self.messages[:] = result.all_messages()
 
     async def _hist_get(self) -> list[str]:
@@ -612,12 +677,15 @@ class AgentSession(Session):
 
         # The next turn shows the model the history: what it is shown is
         # what the user's conversation holds (the turn itself is not kept).
-        conv = await self.rt.run(self.deps, script(), history=list(self._kept()) or None)
+        conv = await self._run(script(), history=list(self._kept()) or None)
         return [p for p in conv.prompts if not _MARK_RE.search(p)]
 
 
 class AgentSubject(Subject):
-    """Wraps a subject: its per-user objects, operated through the agent."""
+    """Wraps a subject: its per-user objects, operated through the agent.
+    Each tenancy (a fresh app) has its own agent, as an app builds its
+    agent once: what the agent keeps for itself (its fallback checkpoint
+    store) is shared by the app's users, never across tenancies."""
 
     def __init__(self, inner: Subject) -> None:
         self.inner = inner
@@ -626,6 +694,9 @@ class AgentSubject(Subject):
     def capabilities(self) -> dict:
         caps = dict(self.inner.capabilities())
         caps["history"] = bool(caps.get("history"))
+        # The agent checkpoints (include_checkpoints=True), with the app's
+        # store or its own fallback store.
+        caps["checkpoints"] = True
         # Context files (when the factory seeds them) reach the agent's
         # system prompt through context_files.
         context = bool(caps.get("features", {}).get("context"))
@@ -633,15 +704,21 @@ class AgentSubject(Subject):
         return caps
 
     def seed_context(self, t: Any, path: str, content: str) -> Any:
-        self.rt.context_files(path)
+        self.rt.context_files(t, path)
         return self.inner.seed_context(t.inner, path, content)
 
     def new_tenancy(self, tid: str) -> Any:
         inner = self.inner.new_tenancy(tid)
-        return SimpleNamespace(inner=inner, ck_ids={}, ck_names={})
+        return SimpleNamespace(inner=inner, ck_fids={}, ck_names={}, agent=None, agent_key=None, subagents=(),
+                               context=(), context_map=None)
 
-    def close_tenancy(self, t: Any) -> Any:
-        return self.inner.close_tenancy(t.inner)
+    async def close_tenancy(self, t: Any) -> None:
+        import inspect
+
+        await self.rt.release(t)
+        r = self.inner.close_tenancy(t.inner)
+        if inspect.isawaitable(r):
+            await r
 
     def open(self, t: Any, user: str) -> Any:
         import inspect

@@ -13,7 +13,7 @@ import tempfile
 from types import SimpleNamespace
 from typing import Any, Callable
 
-from .mapping import AdapterError, ContextSeeds, RootedBackend, Session, Subject, WorkspaceView, as_history
+from .mapping import AdapterError, ContextSeeds, Session, Subject, as_history, record_debris
 
 PROBE_USERS = ("isocheckprobe", "isocheck-probe", "probe_user_1")
 
@@ -53,26 +53,20 @@ def _pick(obj: Any, *names: str) -> Any:
 
 def session_of(result: Any) -> Session:
     """What a factory returned, as a Session: a backend alone, an object
-    with `.backend` (DeepAgentDeps, say), or a dict with `backend` and
-    optionally `checkpoint_store` and `history`."""
+    with `.backend` (DeepAgentDeps, say), or a dict with `backend` (or
+    `deps`) and optionally `checkpoint_store` and `history`. Deps the app
+    built are kept as they are: the framework's code gets them, unchanged."""
     if hasattr(result, "read") and hasattr(result, "write") and not hasattr(result, "backend"):
-        return Session(_view(result))
-    deps = result.get("deps") if isinstance(result, dict) else None
+        return Session(result)
+    deps = result.get("deps") if isinstance(result, dict) else (result if hasattr(result, "backend") else None)
     backend = _pick(result, "backend") or (deps is not None and _pick(deps, "backend")) or None
     if backend is None:
         raise AdapterError("failed", f"the factory returned {type(result).__name__}, which has no backend")
     ck = _pick(result, "checkpoint_store", "checkpoints") or (deps is not None and _pick(deps, "checkpoint_store")) or None
     hist = as_history(_pick(result, "history", "message_history"))
-    return Session(_view(backend), ck, hist)
-
-
-def _view(backend: Any) -> Any:
-    """A LocalBackend (or anything wrapping one) is seen with its root as `/`."""
-    raw = getattr(backend, "unwrap", None)
-    raw = raw() if callable(raw) else backend
-    if type(raw).__name__ == "LocalBackend":
-        return RootedBackend(raw)
-    return backend
+    if deps is not None and type(deps).__name__ != "DeepAgentDeps":
+        deps = None  # a container of the app's own, not the framework's deps
+    return Session(backend, ck, hist, deps=deps)
 
 
 _loads = 0
@@ -274,7 +268,7 @@ class PatternB(Subject):
             store = FileCheckpointStore(f"{base2}/{user_id}")
         except Exception as e:  # noqa: BLE001 - the app would fail this request
             raise AdapterError("refused", _short(e))
-        s = Session(RootedBackend(backend), store, as_history(t.histories.setdefault(user_id, [])))
+        s = Session(backend, store, as_history(t.histories.setdefault(user_id, [])))
         try:
             return _SEEDS.apply(t, s)
         except AdapterError:
@@ -320,8 +314,16 @@ class PatternC(Subject):
     f"/checkpoints/{user_id}")`; one manager per tenancy. The one change:
     the manager's runtime names a local image (`sandbox_image()`), since
     the default one cannot be pulled here. SessionManager mounts
-    `{workspace_root}/{user_id}/workspace` at /workspace: the raw id. The
-    sandbox is seen through `WorkspaceView` (`/x` is `/workspace/x`)."""
+    `{workspace_root}/{user_id}/workspace` at /workspace: the raw id.
+
+    The framework gets the sandbox itself, so pydantic-deep's absolute
+    paths (`/.deep/memory/...`, `/plans/...`, `/large_tool_results/...`)
+    land in the container's own filesystem, outside the mounted workspace.
+    isocheck's own probes address the workspace (`/x` is `/workspace/x`,
+    `WorkspaceView`). A returning user (a second open of the same id) comes
+    back after its session ended: the manager's `release` stops its sandbox
+    first, as its idle cleanup does, and `get_or_create` starts a new one on
+    the same workspace. What lived outside the workspace is gone then."""
 
     def __init__(self) -> None:
         self.image = sandbox_image()
@@ -332,8 +334,8 @@ class PatternC(Subject):
         from pydantic_deep import FileCheckpointStore  # noqa: F401
 
     def capabilities(self) -> dict:
-        # SessionManager.get_or_create hands a returning user its live
-        # sandbox; checkpoints are files: persistent.
+        # The guide: "Full isolation, persistence". Checkpoints are files,
+        # the workspace is a host directory mounted into each new sandbox.
         return _caps("persistent", execute=True)
 
     def seed_context(self, t: Any, path: str, content: str) -> None:
@@ -346,7 +348,7 @@ class PatternC(Subject):
         os.makedirs(f"{top}/workspaces")
         runtime = RuntimeConfig(name="isocheck-sandbox", image=self.image)
         manager = SessionManager(workspace_root=f"{top}/workspaces", default_runtime=runtime)
-        return SimpleNamespace(top=top, manager=manager, histories={})
+        return SimpleNamespace(top=top, manager=manager, histories={}, seen=set())
 
     async def close_tenancy(self, t: Any) -> None:
         try:
@@ -358,11 +360,18 @@ class PatternC(Subject):
         from pydantic_deep import FileCheckpointStore
 
         try:
+            if user_id in t.seen:
+                # A returning user: its earlier session ended.
+                await t.manager.release(user_id)
+            t.seen.add(user_id)
             sandbox = await t.manager.get_or_create(user_id)
+            container = getattr(sandbox, "_container", None)
+            if container is not None:
+                record_debris("docker-container", container.id)
             store = FileCheckpointStore(f"{t.top}/checkpoints/{user_id}")
         except Exception as e:  # noqa: BLE001 - the app would fail this request
             raise AdapterError("refused", _short(e))
-        s = Session(WorkspaceView(sandbox), store, as_history(t.histories.setdefault(user_id, [])))
+        s = Session(sandbox, store, as_history(t.histories.setdefault(user_id, [])))
         return await _SEEDS.apply_async(t, s)
 
 

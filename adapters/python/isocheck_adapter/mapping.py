@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import os
+import posixpath
 import re
 from datetime import datetime, timedelta, timezone
 from types import SimpleNamespace
@@ -134,15 +136,24 @@ def from_checkpoint(cp: Any) -> dict | None:
 
 # -- sessions --------------------------------------------------------------
 class Session:
-    """One user's objects, and the protocol operations on them."""
+    """One user's objects, and the protocol operations on them.
 
-    def __init__(self, backend: Any, checkpoints: Any = None, history: Any = None, deps: Any = None) -> None:
+    `backend`, `checkpoints`, `history` and `deps` are the app's own objects:
+    the framework's code (memory, plans, eviction, the agent) gets exactly
+    these. `files` is how isocheck's own file probes address the backend:
+    the backend itself, or a path-translating view of it (`probe_view`),
+    which is never handed to framework code.
+    """
+
+    def __init__(self, backend: Any, checkpoints: Any = None, history: Any = None, deps: Any = None,
+                 files: Any = None) -> None:
         self.tenancy_id: str | None = None
         self.backend = backend
+        self.files = files if files is not None else probe_view(backend)
         self.checkpoints = checkpoints
         self.history = history
         self._deps = deps
-        b, ck = backend, checkpoints
+        b, ck = self.files, checkpoints
         ops: dict[str, Callable[[dict], tuple[Any, Any]]] = {
             "ls_info": lambda r: _then(b.ls_info(r["path"]), _entries),
             "read": lambda r: _then(b.read(r["path"], int(r["offset"]), int(r["limit"])), _read),
@@ -187,7 +198,10 @@ class Session:
 
     # -- feature operations through pydantic-deep's own code -----------------
     def _ctx(self) -> Any:
-        """A RunContext stand-in: the tools only use ctx.deps.backend."""
+        """A RunContext stand-in: the tools only use ctx.deps.backend. The
+        deps are the app's own when its factory returned them; otherwise
+        what the app builds from its objects, `DeepAgentDeps(backend=...,
+        checkpoint_store=...)`."""
         if self._deps is None:
             from pydantic_deep import DeepAgentDeps
 
@@ -197,14 +211,21 @@ class Session:
             self._deps = DeepAgentDeps(**kw)
         return SimpleNamespace(deps=self._deps)
 
+    def _outward(self, path: str) -> str:
+        """A path the framework wrote, as isocheck's probes address it."""
+        out = getattr(self.files, "outward", None)
+        return out(path) if callable(out) else path
+
     async def _save_memory(self, agent: str, content: str) -> str:
         from pydantic_deep.features.memory.toolset import AgentMemoryToolset
 
         ts = AgentMemoryToolset(agent_name=agent)
         out = await ts.tools["write_memory"].function(self._ctx(), content)
         if str(out).startswith("Error"):
+            # The framework's own refusal (a LocalBackend refuses the
+            # absolute memory path): the memory is not kept.
             raise AdapterError(_error_kind(str(out)), str(out))
-        return ts._path
+        return self._outward(ts._path)
 
     async def _read_memory(self, agent: str) -> str | None:
         from pydantic_deep.features.memory.toolset import AgentMemoryToolset
@@ -224,7 +245,7 @@ class Session:
         m = re.search(r"Plan saved to `([^`]+)`", out)
         if not m:
             raise AdapterError(_error_kind(out), out)
-        return m.group(1)
+        return self._outward(m.group(1))
 
     async def _evict(self, call_id: str, content: str) -> str:
         from pydantic_ai.messages import ToolCallPart
@@ -233,11 +254,56 @@ class Session:
 
         cap = EvictionCapability(token_limit=1)
         call = ToolCallPart(tool_name="read_file", args={}, tool_call_id=call_id)
-        replaced = await cap._maybe_evict_text(self._ctx(), call=call, value=content)
+        with FrameworkLog("pydantic_deep.features.eviction") as log:
+            replaced = await cap._maybe_evict_text(self._ctx(), call=call, value=content)
         path = f"{cap.eviction_path}/{_sanitize_id(call_id)}"
         if replaced is None or path not in replaced:
-            raise AdapterError("failed", f"the eviction did not write {path}")
-        return path
+            # pydantic-deep falls back to a truncated preview when the write
+            # fails: the result is lost, and its log says why.
+            why = log.text() or (f"the framework returned: {str(replaced)[:200]!r}" if replaced else "")
+            raise AdapterError("failed", f"the eviction did not write {path}" + (f": {why}" if why else ""))
+        return self._outward(path)
+
+
+def record_debris(kind: str, ident: str) -> None:
+    """Notes a resource outside the process that the app created for a
+    user (a container, say) in the file isocheck names in
+    $ISOCHECK_DEBRIS_FILE, one `kind id` a line: if the adapter is killed
+    before it can release it, isocheck removes it."""
+    path = os.environ.get("ISOCHECK_DEBRIS_FILE")
+    if not path:
+        return
+    with open(path, "a", encoding="utf-8") as f:
+        f.write(f"{kind} {ident}\n")
+
+
+class FrameworkLog:
+    """Collects what a framework logger says during a call (its silent
+    fallbacks log their reason): the evidence of a refusal."""
+
+    def __init__(self, name: str) -> None:
+        import logging
+
+        self._logger = logging.getLogger(name)
+        self._records: list[str] = []
+        outer = self
+
+        class _H(logging.Handler):
+            def emit(self, record: logging.LogRecord) -> None:
+                if record.levelno >= logging.WARNING:
+                    outer._records.append(record.getMessage())
+
+        self._handler = _H()
+
+    def __enter__(self) -> "FrameworkLog":
+        self._logger.addHandler(self._handler)
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self._logger.removeHandler(self._handler)
+
+    def text(self) -> str:
+        return "; ".join(self._records)[:400]
 
 
 class ListHistory:
@@ -297,14 +363,14 @@ class ContextSeeds:
         seeds.append((path, content))
 
     def apply(self, tenancy: Any, session: Session) -> Session:
-        b = session.backend
+        b = session.files
         for path, content in getattr(tenancy, "context_seeds", ()):
             if not b.exists(path):
                 _result_error(b.write(path, content))
         return session
 
     async def apply_async(self, tenancy: Any, session: Session) -> Session:
-        b = session.backend
+        b = session.files
         for path, content in getattr(tenancy, "context_seeds", ()):
             there = b.exists(path)
             if inspect.isawaitable(there):
@@ -313,6 +379,23 @@ class ContextSeeds:
                 r = b.write(path, content)
                 _result_error(await r if inspect.isawaitable(r) else r)
         return session
+
+
+def probe_view(backend: Any) -> Any:
+    """How isocheck's own probes address an app's backend: isocheck names
+    files `/x`, as agents on a StateBackend do. A LocalBackend (or anything
+    wrapping one) is probed with its root as `/` (`RootedBackend`), a
+    DockerSandbox with its working directory as `/` (`WorkspaceView`).
+    Only probes go through the view: what framework code writes at a path
+    the real backend refuses stays refused."""
+    raw = getattr(backend, "unwrap", None)
+    raw = raw() if callable(raw) else backend
+    name = type(raw).__name__
+    if name == "LocalBackend":
+        return RootedBackend(backend)
+    if name == "DockerSandbox":
+        return WorkspaceView(backend)
+    return backend
 
 
 class RootedBackend:
@@ -338,6 +421,10 @@ class RootedBackend:
             return None
         p = path.lstrip("/")
         return p or "."
+
+    def outward(self, path: str) -> str:
+        """A path the framework wrote on the real backend, as probes name it."""
+        return self._out(path)
 
     def _out(self, path: Any) -> Any:
         if not isinstance(path, str) or self._root is None:
@@ -401,7 +488,24 @@ class WorkspaceView(RootedBackend):
         super().__init__(sandbox)
         self._root = str(getattr(sandbox, "_work_dir", "/workspace")).rstrip("/") or "/workspace"
 
+    # Paths the framework wrote outside the working directory (pydantic-
+    # deep's absolute `/.deep/memory/...` land in the container's own
+    # filesystem): probes of those names, by any user, reach them where they
+    # are, in that user's own container.
+    _outside: set[str] = set()
+
+    def outward(self, path: str) -> str:
+        p = posixpath.normpath(path) if path.startswith("/") else path
+        if p != self._root and not p.startswith(self._root + "/") and p.startswith("/"):
+            self._outside.add(p)
+            return p
+        return self._out(p)
+
     def _in(self, path: str | None) -> str | None:
+        if path is not None and path.startswith("/"):
+            n = posixpath.normpath(path)
+            if n in self._outside:
+                return n
         p = (path or "/").lstrip("/")
         return f"{self._root}/{p}" if p else self._root
 

@@ -240,6 +240,16 @@ class Server:
                     done.set_result(None)
 
         transport, _ = await loop.connect_read_pipe(Input, sys.stdin)
+        # isocheck forwards Ctrl-C / SIGTERM: stop reading, then release
+        # every tenancy (containers included) below, as at the end of a run.
+        import signal
+
+        def interrupted() -> None:
+            if not done.done():
+                done.set_result(None)
+
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, interrupted)
         try:
             await done
         finally:
