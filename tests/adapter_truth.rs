@@ -119,7 +119,7 @@ fn agent_checkpoints_without_a_store_share_the_agents_fallback_store() {
 #[test]
 fn a_hostile_checkpoint_id_reaches_another_users_file_through_rewind_to() {
     let Some(py) = venv_python() else { return };
-    let budget = ["--scenarios", "checkpoints", "--cases", "24", "--rounds", "1"];
+    let budget = ["--scenarios", "checkpoints", "--cases", "40", "--rounds", "1"];
     let (code, v, err) = run(&py, "fixtures/apps/checkpoint_apps.py:file_store --agent", &budget);
     assert_eq!(code, 1, "{err}\n{v:#}");
     let leak = findings(&v, "checkpoints")

@@ -218,8 +218,8 @@ fn shows(op: &Op, w: &Write) -> bool {
 
 fn short(e: &SubjectError) -> String {
     let mut s = format!("{}: {e}", e.kind());
-    if s.len() > 200 {
-        let mut end = 200;
+    if s.len() > 400 {
+        let mut end = 400;
         while !s.is_char_boundary(end) {
             end -= 1;
         }

@@ -28,8 +28,6 @@ type Waiter = oneshot::Sender<Result<Value, SubjectError>>;
 pub const LIFECYCLE_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long `stop` waits for the adapter to exit after closing its stdin.
 pub const GRACE: Duration = Duration::from_secs(2);
-/// How long an interrupted adapter may take to release what it holds.
-pub const INTERRUPT_GRACE: Duration = Duration::from_secs(20);
 /// Longest piece of an offending line quoted in an error.
 const QUOTE: usize = 200;
 
@@ -295,31 +293,11 @@ impl Conn {
     /// Closes stdin, waits [`GRACE`] for the adapter to exit, then kills
     /// its process group; always reaps the child. Returns how it ended.
     pub async fn stop(&self) -> String {
-        self.end(None, GRACE).await
-    }
-
-    /// On Ctrl-C or SIGTERM of isocheck: the adapter leads its own process
-    /// group, so the terminal's signal did not reach it. It is sent SIGTERM
-    /// (the Python adapter then releases its tenancies: containers, temp
-    /// dirs), given [`INTERRUPT_GRACE`], then killed; what it recorded and
-    /// left behind is removed, and its temp dir.
-    pub async fn interrupt(&self) -> String {
-        self.end(Some(libc::SIGTERM), INTERRUPT_GRACE).await
-    }
-
-    async fn end(&self, signal: Option<libc::c_int>, grace: Duration) -> String {
         self.tx.lock().unwrap_or_else(|p| p.into_inner()).take();
         let Some(mut child) = self.child.lock().await.take() else {
             return "already stopped".into();
         };
-        #[cfg(unix)]
-        if let (Some(sig), Some(pid)) = (signal, self.pid) {
-            // SAFETY: signals the adapter's own process group.
-            unsafe {
-                libc::kill(-(pid as libc::pid_t), sig);
-            }
-        }
-        let status = match tokio::time::timeout(grace, child.wait()).await {
+        let status = match tokio::time::timeout(GRACE, child.wait()).await {
             Ok(Ok(s)) => s.to_string(),
             _ => {
                 #[cfg(unix)]
@@ -331,11 +309,13 @@ impl Conn {
                 }
                 let _ = child.start_kill();
                 match child.wait().await {
-                    Ok(s) => format!("killed after {grace:?}: {s}"),
-                    Err(e) => format!("killed after {grace:?}; waiting failed: {e}"),
+                    Ok(s) => format!("killed after {GRACE:?}: {s}"),
+                    Err(e) => format!("killed after {GRACE:?}; waiting failed: {e}"),
                 }
             }
         };
+        // What the adapter's app created outside the process and did not
+        // release (it was killed, say): removed before the temp dir goes.
         let debris = self
             .tmpdir
             .lock()

@@ -29,8 +29,18 @@ pub async fn sweep(file: &Path) -> Option<String> {
     if containers.is_empty() {
         return None;
     }
-    let docker = match bollard::Docker::connect_with_defaults() {
-        Ok(d) => d.with_timeout(Duration::from_secs(30)),
+    let connected = match bollard::Docker::connect_with_defaults() {
+        Ok(d) => tokio::time::timeout(
+            Duration::from_secs(10),
+            d.with_timeout(Duration::from_secs(30)).negotiate_version(),
+        )
+        .await
+        .map_err(|_| "no answer within 10 s".to_string())
+        .and_then(|r| r.map_err(|e| e.to_string())),
+        Err(e) => Err(e.to_string()),
+    };
+    let docker = match connected {
+        Ok(d) => d,
         Err(e) => {
             return Some(format!(
                 "the adapter left {} container(s) and no Docker engine is reachable to remove them: {e}",

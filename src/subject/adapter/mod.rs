@@ -22,9 +22,7 @@ use super::*;
 /// Parses `CMD ARGS` and returns a factory that starts the process when the
 /// run starts. Errors are configuration errors (exit code 2).
 pub fn adapter_factory(command: &str) -> Result<Arc<dyn SubjectFactory>, String> {
-    Ok(Arc::new(
-        AdapterFactory::new(conn::split_command(command)?).cleanup_on_signal(),
-    ))
+    Ok(Arc::new(AdapterFactory::new(conn::split_command(command)?)))
 }
 
 /// A subject served by an adapter process.
@@ -32,7 +30,6 @@ pub struct AdapterFactory {
     argv: Vec<String>,
     conn: OnceLock<Arc<Conn>>,
     caps: OnceLock<Capabilities>,
-    cleanup_on_signal: bool,
 }
 
 impl AdapterFactory {
@@ -41,16 +38,7 @@ impl AdapterFactory {
             argv,
             conn: OnceLock::new(),
             caps: OnceLock::new(),
-            cleanup_on_signal: false,
         }
-    }
-
-    /// On Ctrl-C or SIGTERM, stop the adapter so that it releases what it
-    /// holds (see [`Conn::interrupt`]) and exit with 130 (the CLI's
-    /// behaviour; a library user keeps its own signal handling).
-    pub fn cleanup_on_signal(mut self) -> Self {
-        self.cleanup_on_signal = true;
-        self
     }
 
     /// The adapter's process id, once started.
@@ -98,26 +86,6 @@ impl SubjectFactory for AdapterFactory {
         let _ = self.caps.set(caps);
         if self.conn.set(conn.clone()).is_err() {
             conn.stop().await;
-            return Ok(());
-        }
-        if self.cleanup_on_signal {
-            tokio::spawn(async move {
-                use tokio::signal::unix::{signal, SignalKind};
-                let (Ok(mut int), Ok(mut term)) = (
-                    signal(SignalKind::interrupt()),
-                    signal(SignalKind::terminate()),
-                ) else {
-                    return;
-                };
-                tokio::select! {
-                    _ = int.recv() => {}
-                    _ = term.recv() => {}
-                }
-                eprintln!("isocheck: interrupted; stopping the adapter");
-                let how = conn.interrupt().await;
-                eprintln!("isocheck: the adapter ended ({how})");
-                std::process::exit(130);
-            });
         }
         Ok(())
     }
