@@ -58,8 +58,11 @@ fn decode_every_shape(ok: &Value) {
     let _ = Option::<()>::deserialize(ok);
     let _ = Vec::<WireFileInfo>::deserialize(ok)
         .map(|v| v.into_iter().map(isocheck::subject::FileInfo::from).count());
-    let _ = Vec::<WireGrepMatch>::deserialize(ok)
-        .map(|v| v.into_iter().map(isocheck::subject::GrepMatch::from).count());
+    let _ = Vec::<WireGrepMatch>::deserialize(ok).map(|v| {
+        v.into_iter()
+            .map(isocheck::subject::GrepMatch::from)
+            .count()
+    });
     let _ = WireExecResult::deserialize(ok).map(isocheck::subject::ExecResult::from);
     let _ = Option::<WireCheckpoint>::deserialize(ok)
         .map(|c| c.map(isocheck::subject::Checkpoint::from));
@@ -101,7 +104,10 @@ fn runtime() -> &'static tokio::runtime::Runtime {
 /// waits any more.
 pub fn adapter_stream(data: &[u8]) {
     let (got, dead) = runtime().block_on(conn::read_replies(data, 4));
-    assert!(dead.is_some(), "the reader returned with the connection alive");
+    assert!(
+        dead.is_some(),
+        "the reader returned with the connection alive"
+    );
     for r in got {
         match r {
             Some(Ok(v)) => decode_every_shape(&v),

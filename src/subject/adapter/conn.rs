@@ -78,6 +78,21 @@ pub fn quote(line: &str) -> String {
     }
 }
 
+/// A decoder's error on one line: serde quotes the offending field names
+/// and values verbatim, newlines included.
+fn one_line(e: impl std::fmt::Display) -> String {
+    e.to_string()
+        .chars()
+        .flat_map(|c| {
+            if c.is_control() {
+                c.escape_default().collect::<Vec<_>>()
+            } else {
+                vec![c]
+            }
+        })
+        .collect()
+}
+
 fn lock(m: &Mutex<Shared>) -> std::sync::MutexGuard<'_, Shared> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
@@ -201,7 +216,8 @@ impl Conn {
         let v = self.raw(call).await?;
         T::deserialize(&v).map_err(|e| {
             let msg = format!(
-                "the adapter's reply to {op} has the wrong shape ({e}): {}",
+                "the adapter's reply to {op} has the wrong shape ({}): {}",
+                one_line(&e),
                 quote(&v.to_string())
             );
             lock(&self.shared).kill(msg.clone());
@@ -354,8 +370,19 @@ async fn reader<R: AsyncBufRead + Unpin>(mut lines: R, shared: Arc<Mutex<Shared>
 
 /// Reads one line of at most [`MAX_LINE`] bytes (an error beyond, and for
 /// bytes that are not UTF-8); `Ok(0)` at the end of the stream.
-async fn read_line<R: AsyncBufRead + Unpin>(r: &mut R, line: &mut String) -> std::io::Result<usize> {
-    let n = r.take(MAX_LINE as u64 + 1).read_line(line).await?;
+async fn read_line<R: AsyncBufRead + Unpin>(
+    r: &mut R,
+    line: &mut String,
+) -> std::io::Result<usize> {
+    let n = match r.take(MAX_LINE as u64 + 1).read_line(line).await {
+        Ok(n) => n,
+        Err(e) if e.kind() == std::io::ErrorKind::InvalidData => {
+            return Err(std::io::Error::other(format!(
+                "the adapter wrote a line that is not UTF-8 ({e})"
+            )))
+        }
+        Err(e) => return Err(e),
+    };
     if n > MAX_LINE && !line.ends_with('\n') {
         return Err(std::io::Error::other(format!(
             "the adapter wrote a line longer than {} MiB: {}",
@@ -410,7 +437,8 @@ pub fn decode_hello(line: &str) -> SubjectResult<(Capabilities, Option<String>)>
                     quote(&p)
                 )),
                 _ => SubjectError::Crashed(format!(
-                    "the adapter's first line is not a {PROTOCOL} handshake ({e}): {}",
+                    "the adapter's first line is not a {PROTOCOL} handshake ({}): {}",
+                    one_line(&e),
                     quote(line)
                 )),
             });
@@ -462,7 +490,8 @@ fn dispatch(line: &str, shared: &Mutex<Shared>) -> Result<(), String> {
 pub fn decode_reply(line: &str) -> Result<(u64, Result<Value, SubjectError>), String> {
     let mut v: Value = serde_json::from_str(line).map_err(|e| {
         format!(
-            "the adapter wrote a line that is not JSON ({e}): {}",
+            "the adapter wrote a line that is not JSON ({}): {}",
+            one_line(&e),
             quote(line)
         )
     })?;
@@ -484,7 +513,8 @@ pub fn decode_reply(line: &str) -> Result<(u64, Result<Value, SubjectError>), St
             Ok(e) => Err(SubjectError::from(e)),
             Err(e) => {
                 return Err(format!(
-                    "the adapter wrote an error of the wrong shape ({e}; kinds: not-found, refused, unsupported, failed): {}",
+                    "the adapter wrote an error of the wrong shape ({}; kinds: not-found, refused, unsupported, failed): {}",
+                    one_line(&e),
                     quote(line)
                 ))
             }
