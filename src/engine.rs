@@ -162,7 +162,8 @@ impl Engine<'_> {
         let mut best_scn = tree.current();
         let mut budget = self.cfg.max_shrink_runs;
         if tree.simplify() {
-            while budget > 0 {
+            // Interrupted: keep the smallest failing case found so far.
+            while budget > 0 && !crate::interrupt::requested() {
                 budget -= 1;
                 let scn = tree.current();
                 let ev = self.eval(fam, &scn, minter)?;
@@ -231,13 +232,18 @@ impl Engine<'_> {
         let mut cases = 0;
         // Operations the family's cases performed (shrink runs aside).
         let mut operations = 0;
-        for round in 0..self.cfg.max_rounds {
+        let mut interrupted = false;
+        'rounds: for round in 0..self.cfg.max_rounds {
             let mut runner = TestRunner::new_with_rng(
                 Config::default(),
                 rng_for(self.cfg.seed, fam.name(), round),
             );
             let mut found = None;
             for _ in 0..self.cfg.cases {
+                if crate::interrupt::requested() {
+                    interrupted = true;
+                    break 'rounds;
+                }
                 let mut tree = match strategy.new_tree(&mut runner) {
                     Ok(t) => t,
                     Err(reason) => {
@@ -290,6 +296,21 @@ impl Engine<'_> {
                 findings.push(self.finding(fam, &ev.history, v, occurrences));
             }
             known.extend(seen_now);
+        }
+        if interrupted {
+            // Findings made are real; without one, what ran is no verdict.
+            let status = if findings.is_empty() {
+                "aborted"
+            } else {
+                "fail"
+            };
+            let note = crate::interrupt::note(&format!("{cases} cases"));
+            return (
+                findings,
+                self.result(fam, status, cases, Some(note)),
+                coverage,
+                None,
+            );
         }
         if findings.is_empty() && operations == 0 {
             // Nothing was observed: no session could be opened (or no
@@ -487,6 +508,15 @@ pub fn run(
     let mut ran: Vec<&'static dyn Family> = Vec::new();
     let mut not_judged: Vec<NotJudged> = Vec::new();
     for fam in families {
+        if crate::interrupt::requested() {
+            scenarios.push(ScenarioResult {
+                name: fam.name().into(),
+                status: "aborted".into(),
+                cases: 0,
+                note: Some("not run: interrupted".into()),
+            });
+            continue;
+        }
         if failure.is_some() {
             scenarios.push(ScenarioResult {
                 name: fam.name().into(),
@@ -530,7 +560,11 @@ pub fn run(
             failure = Some(msg);
         }
     }
-    if failure.is_none() && !ran.is_empty() && eng.summary.operations == 0 {
+    if failure.is_none()
+        && !ran.is_empty()
+        && eng.summary.operations == 0
+        && !crate::interrupt::requested()
+    {
         // Every session open was refused or failed: nothing was observed,
         // so isolation could not be judged (never a silent pass).
         let first = eng.refusals.keys().next().cloned().unwrap_or_default();
@@ -541,7 +575,7 @@ pub fn run(
     let judged_anything = scenarios
         .iter()
         .any(|s| s.status == "pass" || s.status == "fail");
-    if failure.is_none() && !judged_anything {
+    if failure.is_none() && !judged_anything && !crate::interrupt::requested() {
         // Not a pass: the run could show nothing (see could-not-judge).
         failure = Some(
             "nothing was judged: every selected scenario is not tested (see \"could not judge\")"
@@ -593,6 +627,8 @@ pub fn run(
         subject_failure: failure,
         config_error,
         replay,
+        incomplete: crate::interrupt::requested()
+            .then(|| crate::interrupt::note(&format!("{} cases", eng.summary.cases))),
     }
 }
 

@@ -23,6 +23,7 @@ pub mod check;
 pub mod drive;
 pub mod engine;
 pub mod gen;
+pub mod interrupt;
 pub mod lint;
 pub mod profile;
 pub mod registry;

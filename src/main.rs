@@ -18,7 +18,7 @@ const USAGE: u8 = 2;
     name = "isocheck",
     version,
     about = "Proves or disproves that a multi-user agent app keeps each user's state to that user",
-    after_help = "Exit codes: 0 no finding at or above --fail-on, 1 findings, 2 usage or configuration error, 3 the subject failed (isolation could not be judged)."
+    after_help = "Exit codes: 0 no finding at or above --fail-on, 1 findings, 2 usage or configuration error, 3 the subject failed (isolation could not be judged), 130 interrupted (a partial report marked incomplete is still written)."
 )]
 struct Cli {
     #[command(subcommand)]
@@ -222,6 +222,10 @@ fn run(args: RunArgs) -> u8 {
         }
         None => print!("{rendered}"),
     }
+    if let Some(why) = &report.incomplete {
+        eprintln!("isocheck: {why}");
+        return isocheck::interrupt::EXIT_INTERRUPTED;
+    }
     if report.config_error {
         // The report says it too; this is the one line a script sees.
         if let Some(why) = &report.subject_failure {
@@ -335,10 +339,16 @@ fn main() -> ExitCode {
         }
     };
     let code = match cli.command {
-        Command::Run(args) => run(args),
+        Command::Run(args) => {
+            isocheck::interrupt::install();
+            run(args)
+        }
         Command::List => list(),
         Command::Explain { name } => explain(&name),
-        Command::Lint(args) => isocheck::lint::run(&args) as u8,
+        Command::Lint(args) => {
+            isocheck::interrupt::install();
+            isocheck::lint::run(&args) as u8
+        }
     };
     ExitCode::from(code)
 }

@@ -85,15 +85,27 @@ fn run_inner(args: &LintArgs) -> Result<i32, String> {
         .stack_size(64 << 20)
         .build()
         .map_err(|e| format!("cannot start worker threads: {e}"))?;
-    let per_file: Vec<Vec<Diagnostic>> =
-        pool.install(|| files.par_iter().map(|p| check_file(p)).collect());
-    diagnostics.extend(per_file.into_iter().flatten());
+    // After Ctrl-C no further file is checked (see crate::interrupt).
+    let per_file: Vec<Option<Vec<Diagnostic>>> = pool.install(|| {
+        files
+            .par_iter()
+            .map(|p| (!crate::interrupt::requested()).then(|| check_file(p)))
+            .collect()
+    });
+    let checked = per_file.iter().filter(|d| d.is_some()).count();
+    diagnostics.extend(per_file.into_iter().flatten().flatten());
     diagnostics.retain(|d| selection.enabled(d.rule));
     sort_diagnostics(&mut diagnostics);
     let report = match args.format {
         Format::Text => output::text(&diagnostics, files.len(), !args.no_snippets),
         Format::Json => output::json(&diagnostics),
         Format::Sarif => output::sarif(&diagnostics),
+    };
+    let interrupted = crate::interrupt::requested()
+        .then(|| crate::interrupt::note(&format!("checking {checked} of {} files", files.len())));
+    let report = match &interrupted {
+        Some(note) => mark_incomplete(args.format, report, note),
+        None => report,
     };
     match &args.output {
         Some(path) => std::fs::write(path, report)
@@ -105,7 +117,36 @@ fn run_inner(args: &LintArgs) -> Result<i32, String> {
             let _ = out.flush();
         }
     }
+    if let Some(note) = interrupted {
+        eprintln!("isocheck: {note}");
+        return Ok(crate::interrupt::EXIT_INTERRUPTED.into());
+    }
     Ok(exit_code(&diagnostics))
+}
+
+/// Marks a rendered report incomplete: a last line in text, an
+/// `"incomplete"` member in JSON, and in SARIF an invocation that did not
+/// succeed, with the note (what code scanning shows for a failed run).
+fn mark_incomplete(format: Format, report: String, note: &str) -> String {
+    let mut v: serde_json::Value = match format {
+        Format::Text => return format!("{report}\nINCOMPLETE: {note}\n"),
+        Format::Json | Format::Sarif => match serde_json::from_str(&report) {
+            Ok(v) => v,
+            Err(_) => return report,
+        },
+    };
+    if format == Format::Json {
+        v["incomplete"] = note.into();
+    } else if let Some(run) = v.pointer_mut("/runs/0").and_then(|r| r.as_object_mut()) {
+        run.insert(
+            "invocations".into(),
+            serde_json::json!([{
+                "executionSuccessful": false,
+                "toolExecutionNotifications": [{"level": "error", "message": {"text": note}}]
+            }]),
+        );
+    }
+    serde_json::to_string_pretty(&v).unwrap_or(report) + "\n"
 }
 
 /// 1 when a finding above info severity remains, else 0.

@@ -233,6 +233,10 @@ pub struct Report {
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub config_error: bool,
     pub replay: String,
+    /// Set when the run was interrupted (Ctrl-C, SIGTERM): the report holds
+    /// what ran before, and is no verdict on what did not.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub incomplete: Option<String>,
 }
 
 impl Report {

@@ -7,6 +7,9 @@ use super::{Kind, Report, Status};
 pub fn render_text(r: &Report) -> String {
     let mut o = String::new();
     let _ = writeln!(o, "isocheck run: subject {}, seed {}", r.subject, r.seed);
+    if let Some(why) = &r.incomplete {
+        let _ = writeln!(o, "INCOMPLETE: {why}");
+    }
     let _ = writeln!(o);
     let _ = writeln!(o, "Checklist");
     for c in &r.checklist {
@@ -113,5 +116,8 @@ pub fn render_text(r: &Report) -> String {
         s.cases, s.operations, s.findings, s.critical, s.high, s.medium, s.low, s.subject_errors, s.shrink_runs
     );
     let _ = writeln!(o, "Replay:  {}", r.replay);
+    if let Some(why) = &r.incomplete {
+        let _ = writeln!(o, "INCOMPLETE: {why}");
+    }
     o
 }

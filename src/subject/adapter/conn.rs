@@ -14,8 +14,8 @@ use std::time::Duration;
 
 use serde::de::DeserializeOwned;
 use serde_json::Value;
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
-use tokio::process::{Child, ChildStdout, Command};
+use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::process::{Child, Command};
 use tokio::sync::{mpsc, oneshot};
 
 use super::protocol::{Call, Hello, HelloErrorKind, Request, WireError, PROTOCOL};
@@ -30,6 +30,11 @@ pub const LIFECYCLE_TIMEOUT: Duration = Duration::from_secs(30);
 pub const GRACE: Duration = Duration::from_secs(2);
 /// Longest piece of an offending line quoted in an error.
 const QUOTE: usize = 200;
+/// Longest line an adapter may write (a reply or the handshake). A longer
+/// line breaks the connection instead of growing isocheck's memory without
+/// bound; the largest legitimate reply, `read_bytes` of a 10 MB file, is
+/// about 20 MB of hex.
+pub const MAX_LINE: usize = 64 << 20;
 
 struct Shared {
     pending: HashMap<u64, Waiter>,
@@ -71,6 +76,21 @@ pub fn quote(line: &str) -> String {
         let head: String = line.chars().take(QUOTE).collect();
         format!("{head:?}... ({} bytes)", line.len())
     }
+}
+
+/// A decoder's error on one line: serde quotes the offending field names
+/// and values verbatim, newlines included.
+fn one_line(e: impl std::fmt::Display) -> String {
+    e.to_string()
+        .chars()
+        .flat_map(|c| {
+            if c.is_control() {
+                c.escape_default().collect::<Vec<_>>()
+            } else {
+                vec![c]
+            }
+        })
+        .collect()
 }
 
 fn lock(m: &Mutex<Shared>) -> std::sync::MutexGuard<'_, Shared> {
@@ -153,7 +173,7 @@ impl Conn {
 
         // The handshake.
         let mut first = String::new();
-        let read = tokio::time::timeout(LIFECYCLE_TIMEOUT, lines.read_line(&mut first)).await;
+        let read = tokio::time::timeout(LIFECYCLE_TIMEOUT, read_line(&mut lines, &mut first)).await;
         let hello = match read {
             Err(_) => {
                 conn.stop().await;
@@ -173,50 +193,16 @@ impl Conn {
                     "the adapter exited before its handshake ({status})"
                 )));
             }
-            Ok(Ok(_)) => match serde_json::from_str::<Hello>(&first) {
+            Ok(Ok(_)) => match decode_hello(&first) {
                 Ok(h) => h,
                 Err(e) => {
                     conn.stop().await;
-                    // Another protocol altogether, or a broken adapter.
-                    let proto = serde_json::from_str::<Value>(&first)
-                        .ok()
-                        .and_then(|v| v.get("protocol").and_then(|p| p.as_str()).map(String::from));
-                    return Err(match proto {
-                        Some(p) if p != PROTOCOL => SubjectError::Config(format!(
-                            "the adapter speaks {p}, isocheck speaks {PROTOCOL}"
-                        )),
-                        _ => SubjectError::Crashed(format!(
-                            "the adapter's first line is not a {PROTOCOL} handshake ({e}): {}",
-                            quote(&first)
-                        )),
-                    });
+                    return Err(e);
                 }
             },
         };
-        if hello.protocol != PROTOCOL {
-            conn.stop().await;
-            return Err(SubjectError::Config(format!(
-                "the adapter speaks {}, isocheck speaks {PROTOCOL}",
-                hello.protocol
-            )));
-        }
-        if let Some(err) = hello.error {
-            conn.stop().await;
-            let msg = match err.kind {
-                HelloErrorKind::Config => format!("the adapter reports: {}", err.message),
-                HelloErrorKind::Unsupported => {
-                    format!("the adapter cannot serve here: {}", err.message)
-                }
-            };
-            return Err(SubjectError::Config(msg));
-        }
-        let Some(caps) = hello.capabilities else {
-            conn.stop().await;
-            return Err(SubjectError::Crashed(
-                "the adapter's handshake has neither capabilities nor error".into(),
-            ));
-        };
-        let subject = hello.subject.unwrap_or_else(|| what.clone());
+        let (caps, subject) = hello;
+        let subject = subject.unwrap_or_else(|| what.clone());
 
         let (tx, rx) = mpsc::unbounded_channel::<String>();
         *conn.tx.lock().unwrap_or_else(|p| p.into_inner()) = Some(tx);
@@ -231,7 +217,8 @@ impl Conn {
         let v = self.raw(call).await?;
         T::deserialize(&v).map_err(|e| {
             let msg = format!(
-                "the adapter's reply to {op} has the wrong shape ({e}): {}",
+                "the adapter's reply to {op} has the wrong shape ({}): {}",
+                one_line(&e),
                 quote(&v.to_string())
             );
             lock(&self.shared).kill(msg.clone());
@@ -370,11 +357,11 @@ async fn writer(
     // The sender was dropped (stop): dropping stdin closes it.
 }
 
-async fn reader(mut lines: BufReader<ChildStdout>, shared: Arc<Mutex<Shared>>) {
+async fn reader<R: AsyncBufRead + Unpin>(mut lines: R, shared: Arc<Mutex<Shared>>) {
     let mut line = String::new();
     loop {
         line.clear();
-        match lines.read_line(&mut line).await {
+        match read_line(&mut lines, &mut line).await {
             Ok(0) => {
                 lock(&shared).kill("the adapter closed its stdout (it exited or crashed)".into());
                 return;
@@ -395,11 +382,130 @@ async fn reader(mut lines: BufReader<ChildStdout>, shared: Arc<Mutex<Shared>>) {
     }
 }
 
+/// Reads one line of at most [`MAX_LINE`] bytes (an error beyond, and for
+/// bytes that are not UTF-8); `Ok(0)` at the end of the stream.
+async fn read_line<R: AsyncBufRead + Unpin>(
+    r: &mut R,
+    line: &mut String,
+) -> std::io::Result<usize> {
+    let n = match r.take(MAX_LINE as u64 + 1).read_line(line).await {
+        Ok(n) => n,
+        Err(e) if e.kind() == std::io::ErrorKind::InvalidData => {
+            return Err(std::io::Error::other(format!(
+                "the adapter wrote a line that is not UTF-8 ({e})"
+            )))
+        }
+        Err(e) => return Err(e),
+    };
+    if n > MAX_LINE && !line.ends_with('\n') {
+        return Err(std::io::Error::other(format!(
+            "the adapter wrote a line longer than {} MiB: {}",
+            MAX_LINE >> 20,
+            quote(line)
+        )));
+    }
+    Ok(n)
+}
+
+/// Feeds `stream` to the reply reader as if the adapter had written it,
+/// with requests `1..=requests` waiting; returns what each request got
+/// (`None`: no reply before the stream ended) and why the connection
+/// died. For the fuzz targets and the tests of the reader.
+#[doc(hidden)]
+pub async fn read_replies(
+    stream: &[u8],
+    requests: u64,
+) -> (Vec<Option<Result<Value, SubjectError>>>, Option<String>) {
+    let shared = Arc::new(Mutex::new(Shared {
+        pending: HashMap::new(),
+        dead: None,
+    }));
+    let mut rxs = Vec::new();
+    for id in 1..=requests {
+        let (tx, rx) = oneshot::channel();
+        lock(&shared).pending.insert(id, tx);
+        rxs.push(rx);
+    }
+    reader(BufReader::new(stream), shared.clone()).await;
+    let mut got = Vec::new();
+    for mut rx in rxs {
+        got.push(rx.try_recv().ok());
+    }
+    let dead = lock(&shared).dead.clone();
+    (got, dead)
+}
+
+/// Decodes the adapter's handshake line: its capabilities and subject
+/// name, or why it cannot serve (`Config`) or is broken (`Crashed`).
+pub fn decode_hello(line: &str) -> SubjectResult<(Capabilities, Option<String>)> {
+    let hello = match serde_json::from_str::<Hello>(line) {
+        Ok(h) => h,
+        Err(e) => {
+            // Another protocol altogether, or a broken adapter.
+            let proto = serde_json::from_str::<Value>(line)
+                .ok()
+                .and_then(|v| v.get("protocol").and_then(|p| p.as_str()).map(String::from));
+            return Err(match proto {
+                Some(p) if p != PROTOCOL => SubjectError::Config(format!(
+                    "the adapter speaks {}, isocheck speaks {PROTOCOL}",
+                    quote(&p)
+                )),
+                _ => SubjectError::Crashed(format!(
+                    "the adapter's first line is not a {PROTOCOL} handshake ({}): {}",
+                    one_line(&e),
+                    quote(line)
+                )),
+            });
+        }
+    };
+    if hello.protocol != PROTOCOL {
+        return Err(SubjectError::Config(format!(
+            "the adapter speaks {}, isocheck speaks {PROTOCOL}",
+            quote(&hello.protocol)
+        )));
+    }
+    if let Some(err) = hello.error {
+        let msg = match err.kind {
+            HelloErrorKind::Config => format!("the adapter reports: {}", err.message),
+            HelloErrorKind::Unsupported => {
+                format!("the adapter cannot serve here: {}", err.message)
+            }
+        };
+        return Err(SubjectError::Config(msg));
+    }
+    let Some(caps) = hello.capabilities else {
+        return Err(SubjectError::Crashed(
+            "the adapter's handshake has neither capabilities nor error".into(),
+        ));
+    };
+    Ok((caps.into(), hello.subject))
+}
+
 /// Hands one reply line to its waiter; `Err` breaks the connection.
 fn dispatch(line: &str, shared: &Mutex<Shared>) -> Result<(), String> {
+    let (id, result) = decode_reply(line)?;
+    let waiter = lock(shared).pending.remove(&id);
+    match waiter {
+        Some(w) => {
+            let _ = w.send(result);
+            Ok(())
+        }
+        // A request dropped after the engine's timeout leaves no waiter; by
+        // then the run is over, so an unknown id is always a protocol error.
+        None => Err(format!(
+            "the adapter replied to unknown id {id}: {}",
+            quote(line)
+        )),
+    }
+}
+
+/// Decodes one reply line into its request id and result; `Err` says why
+/// the line breaks the protocol.
+pub fn decode_reply(line: &str) -> Result<(u64, Result<Value, SubjectError>), String> {
     let mut v: Value = serde_json::from_str(line).map_err(|e| {
         format!(
-            "the adapter wrote a line that is not JSON ({e}): {}",
+            "the adapter wrote a line that is not JSON ({}): {}",
+            one_line(&e),
             quote(line)
         )
     })?;
@@ -421,7 +527,8 @@ fn dispatch(line: &str, shared: &Mutex<Shared>) -> Result<(), String> {
             Ok(e) => Err(SubjectError::from(e)),
             Err(e) => {
                 return Err(format!(
-                    "the adapter wrote an error of the wrong shape ({e}; kinds: not-found, refused, unsupported, failed): {}",
+                    "the adapter wrote an error of the wrong shape ({}; kinds: not-found, refused, unsupported, failed): {}",
+                    one_line(&e),
                     quote(line)
                 ))
             }
@@ -433,19 +540,7 @@ fn dispatch(line: &str, shared: &Mutex<Shared>) -> Result<(), String> {
             ))
         }
     };
-    let waiter = lock(shared).pending.remove(&id);
-    match waiter {
-        Some(w) => {
-            let _ = w.send(result);
-            Ok(())
-        }
-        // A request dropped after the engine's timeout leaves no waiter; by
-        // then the run is over, so an unknown id is always a protocol error.
-        None => Err(format!(
-            "the adapter replied to unknown id {id}: {}",
-            quote(line)
-        )),
-    }
+    Ok((id, result))
 }
 
 /// Splits `CMD ARGS` like a POSIX shell would for plain words, single and

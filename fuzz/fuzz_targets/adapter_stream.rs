@@ -1,0 +1,7 @@
+#![no_main]
+//! The `adapter_stream` target; its body is shared with the seed-corpus regression
+//! test (tests/fuzz_corpus.rs).
+#[path = "../../tests/fuzz_targets/mod.rs"]
+mod targets;
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| targets::adapter_stream(data));
