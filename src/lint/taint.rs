@@ -895,6 +895,9 @@ fn is_sanitizer(m: &Model, q: &str) -> bool {
         || q == "uuid.UUID"
         || q.starts_with("hashlib.")
         || q.ends_with("secure_filename")
+        // Django's and werkzeug's `safe_join` raise (or return None) for a path
+        // outside the base.
+        || q.ends_with("safe_join")
         || q == "uuid.uuid4"
         || q == "uuid.uuid5"
 }
@@ -1072,6 +1075,7 @@ fn ends_with_separator(e: &Expr) -> bool {
         Expr::StringLiteral(s) => s.value.to_str().ends_with('/'),
         Expr::BinOp(b) => ends_with_separator(&b.right),
         Expr::Attribute(a) => a.attr.id.as_str() == "sep",
+        Expr::Name(n) => n.id.as_str() == "sep",
         Expr::FString(f) => f.value.iter().last().is_some_and(|part| {
             match part {
             ast::FStringPart::Literal(l) => l.value.ends_with('/'),
