@@ -204,7 +204,17 @@ fn is_request_param(p: &ast::ParameterWithDefault) -> bool {
         Expr::Attribute(a) => matches!(a.attr.id.as_str(), "UUID" | "UUID4"),
         _ => false,
     };
-    !p.parameter.annotation.as_deref().is_some_and(clean_type)
+    // A FastAPI dependency (`user: User = Depends(current_user)`) is the app's
+    // own value (an authenticated user, a DB session), not raw request data.
+    let dependency = p.default.as_deref().is_some_and(|d| match d {
+        Expr::Call(c) => match &*c.func {
+            Expr::Name(n) => matches!(n.id.as_str(), "Depends" | "Security"),
+            Expr::Attribute(a) => matches!(a.attr.id.as_str(), "Depends" | "Security"),
+            _ => false,
+        },
+        _ => false,
+    });
+    !dependency && !p.parameter.annotation.as_deref().is_some_and(clean_type)
 }
 
 impl<'c, 'm, 'a> Engine<'c, 'm, 'a> {
