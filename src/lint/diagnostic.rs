@@ -38,6 +38,29 @@ pub struct Diagnostic {
     pub end_line: usize,
     pub end_column: usize,
     pub message: String,
+    /// For taint findings: source, steps and sink, possibly across files.
+    pub flow: Vec<FlowStep>,
+}
+
+/// One location of a taint flow, resolved to a file and 1-based positions.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FlowStep {
+    pub path: String,
+    pub line: usize,
+    pub column: usize,
+    pub end_line: usize,
+    pub end_column: usize,
+    pub message: String,
+}
+
+/// Where a flow point is: a byte range in the file being checked, or a resolved step elsewhere.
+#[derive(Debug, Clone)]
+pub enum FlowPoint {
+    Here {
+        range: ruff_text_size::TextRange,
+        message: String,
+    },
+    There(FlowStep),
 }
 
 impl Diagnostic {
@@ -55,6 +78,7 @@ pub struct Finding {
     pub start: u32,
     pub end: u32,
     pub message: String,
+    pub flow: Vec<FlowPoint>,
 }
 
 impl Finding {
@@ -65,7 +89,13 @@ impl Finding {
             start: range.start().to_u32(),
             end: range.end().to_u32(),
             message,
+            flow: Vec::new(),
         }
+    }
+
+    pub fn with_flow(mut self, flow: Vec<FlowPoint>) -> Self {
+        self.flow = flow;
+        self
     }
 
     pub fn with_severity(mut self, severity: Severity) -> Self {

@@ -1,7 +1,15 @@
 //! `isocheck lint`: static checks of Python agent apps against the multi-user
-//! checklist (C1-C5). Each file is parsed once with ruff's parser, one pass
-//! builds a semantic model (imports, scopes, calls, per-request paths), and
-//! every rule in [`rules`] reads that model.
+//! checklist (C1-C5), over the whole program. The pipeline, each stage
+//! parallel per file where it can be:
+//! 1. parse every file once with ruff's parser, and build its semantic model
+//!    ([`model`]: imports, scopes, calls, per-request paths within the file);
+//! 2. index the modules ([`index`]) and spread per-request facts across files
+//!    ([`reach`]): handlers registered in another module, helpers called from
+//!    a handler, module-level objects imported into a handler's module;
+//! 3. summarise the functions other files call on a per-request path
+//!    ([`summary`], with the taint engine of [`taint`]);
+//! 4. run every rule in [`rules`] on each file, seeing the program through
+//!    [`program::Ctx`].
 
 use std::io::Write;
 use std::panic::{self, AssertUnwindSafe};
@@ -13,14 +21,20 @@ use ruff_source_file::LineIndex;
 use ruff_text_size::{TextRange, TextSize};
 
 pub mod diagnostic;
+pub mod index;
 pub mod known;
 pub mod model;
 pub mod output;
+pub mod program;
+pub mod reach;
 pub mod rules;
+pub mod summary;
 pub mod taint;
 
-use diagnostic::Finding;
 pub use diagnostic::{Diagnostic, Severity};
+use diagnostic::{Finding, FlowPoint};
+use ruff_python_ast::ModModule;
+use ruff_python_parser::Parsed;
 use rules::RuleMeta;
 
 /// Output format of `isocheck lint`.
@@ -85,15 +99,10 @@ fn run_inner(args: &LintArgs) -> Result<i32, String> {
         .stack_size(64 << 20)
         .build()
         .map_err(|e| format!("cannot start worker threads: {e}"))?;
-    // After Ctrl-C no further file is checked (see crate::interrupt).
-    let per_file: Vec<Option<Vec<Diagnostic>>> = pool.install(|| {
-        files
-            .par_iter()
-            .map(|p| (!crate::interrupt::requested()).then(|| check_file(p)))
-            .collect()
-    });
-    let checked = per_file.iter().filter(|d| d.is_some()).count();
-    diagnostics.extend(per_file.into_iter().flatten().flatten());
+    let roots: Vec<PathBuf> = paths.iter().filter(|p| p.is_dir()).cloned().collect();
+    diagnostics.extend(pool.install(|| check_program(&files, &roots, true)));
+    // After Ctrl-C no further file is read (see crate::interrupt).
+    let checked = LOADED.load(std::sync::atomic::Ordering::Relaxed);
     diagnostics.retain(|d| selection.enabled(d.rule));
     sort_diagnostics(&mut diagnostics);
     let report = match args.format {
@@ -270,67 +279,243 @@ fn file_error(path: &str, message: String) -> Diagnostic {
         end_line: 1,
         end_column: 1,
         message,
+        flow: Vec::new(),
     }
 }
 
-/// Checks one file; a panic becomes an ISO000 diagnostic instead of ending the run.
+/// The message of a caught panic.
+fn panic_message(cause: Box<dyn std::any::Any + Send>) -> String {
+    cause
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| cause.downcast_ref::<String>().cloned())
+        .unwrap_or_default()
+}
+
+fn internal_error(display: &str, cause: Box<dyn std::any::Any + Send>) -> Diagnostic {
+    file_error(
+        display,
+        format!(
+            "internal error while checking this file: {}",
+            panic_message(cause)
+        ),
+    )
+}
+
+/// Checks one file on its own (no other module of its program is known).
 pub fn check_file(path: &Path) -> Vec<Diagnostic> {
-    let display = display_path(path);
-    match panic::catch_unwind(AssertUnwindSafe(|| check_path(path, &display))) {
-        Ok(d) => d,
-        Err(cause) => {
-            let what = cause
-                .downcast_ref::<&str>()
-                .map(|s| s.to_string())
-                .or_else(|| cause.downcast_ref::<String>().cloned())
-                .unwrap_or_default();
-            vec![file_error(
-                &display,
-                format!("internal error while checking this file: {what}"),
-            )]
-        }
-    }
+    check_program(&[path.to_path_buf()], &[], false)
 }
 
-fn check_path(path: &Path, display: &str) -> Vec<Diagnostic> {
+/// Checks Python files and directories as one program (what `isocheck lint` does).
+pub fn check_paths(paths: &[PathBuf]) -> Vec<Diagnostic> {
+    let (files, mut diagnostics) = collect_files(paths);
+    let roots: Vec<PathBuf> = paths.iter().filter(|p| p.is_dir()).cloned().collect();
+    diagnostics.extend(check_program(&files, &roots, false));
+    sort_diagnostics(&mut diagnostics);
+    diagnostics
+}
+
+/// A file read and parsed, or the diagnostics saying why not.
+struct Unit {
+    display: String,
+    path: PathBuf,
+    source: String,
+    parsed: Option<Parsed<ModModule>>,
+    early: Vec<Diagnostic>,
+}
+
+fn load(path: &Path) -> Unit {
+    let display = display_path(path);
+    let mut unit = Unit {
+        display: display.clone(),
+        path: path.to_path_buf(),
+        source: String::new(),
+        parsed: None,
+        early: Vec::new(),
+    };
     let bytes = match std::fs::read(path) {
         Ok(b) => b,
-        Err(e) => return vec![file_error(display, format!("cannot read file: {e}"))],
+        Err(e) => {
+            unit.early
+                .push(file_error(&display, format!("cannot read file: {e}")));
+            return unit;
+        }
     };
     match String::from_utf8(bytes) {
-        Ok(source) => check_source(display, &source),
-        Err(e) => vec![file_error(
-            display,
-            format!(
-                "file is not valid UTF-8 (invalid byte at offset {})",
-                e.utf8_error().valid_up_to()
-            ),
-        )],
+        Ok(mut source) => {
+            if source.starts_with('\u{feff}') {
+                source.drain(..'\u{feff}'.len_utf8());
+            }
+            unit.source = source;
+        }
+        Err(e) => {
+            unit.early.push(file_error(
+                &display,
+                format!(
+                    "file is not valid UTF-8 (invalid byte at offset {})",
+                    e.utf8_error().valid_up_to()
+                ),
+            ));
+            return unit;
+        }
+    }
+    match panic::catch_unwind(AssertUnwindSafe(|| {
+        ruff_python_parser::parse_module(&unit.source)
+    })) {
+        Ok(Ok(parsed)) => unit.parsed = Some(parsed),
+        Ok(Err(e)) => {
+            let f = Finding::new(
+                &rules::iso000_parse_error::RULE,
+                e.location,
+                format!("syntax error: {}", e.error),
+            );
+            unit.early = finish(&display, &unit.source, vec![f], &[]);
+        }
+        Err(cause) => unit.early.push(internal_error(&display, cause)),
+    }
+    unit
+}
+
+/// Checks files as one program: parse, model, index, reachability, summaries, rules.
+/// Files read by the last [`check_program`] (fewer than given after Ctrl-C).
+static LOADED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+fn check_program(files: &[PathBuf], roots: &[PathBuf], leak: bool) -> Vec<Diagnostic> {
+    let units: Vec<Unit> = files
+        .par_iter()
+        .filter(|_| !crate::interrupt::requested())
+        .map(|p| load(p))
+        .collect();
+    LOADED.store(units.len(), std::sync::atomic::Ordering::Relaxed);
+    let mut out: Vec<Diagnostic> = units.iter().flat_map(|u| u.early.clone()).collect();
+    // Models of the files that parsed; a panic drops the file with an ISO000.
+    let built: Vec<Result<model::Model, Diagnostic>> = units
+        .par_iter()
+        .filter(|u| u.parsed.is_some())
+        .map(|u| {
+            let parsed = u.parsed.as_ref().expect("filtered");
+            panic::catch_unwind(AssertUnwindSafe(|| {
+                model::Model::build(&u.source, &parsed.syntax().body)
+            }))
+            .map_err(|cause| internal_error(&u.display, cause))
+        })
+        .collect();
+    let live: Vec<&Unit> = units.iter().filter(|u| u.parsed.is_some()).collect();
+    let mut models = Vec::new();
+    let mut kept: Vec<&Unit> = Vec::new();
+    for (u, b) in live.into_iter().zip(built) {
+        match b {
+            Ok(m) => {
+                models.push(m);
+                kept.push(u);
+            }
+            Err(d) => out.push(d),
+        }
+    }
+    let paths: Vec<String> = kept.iter().map(|u| u.display.clone()).collect();
+    let infos: Vec<index::ModuleInfo> = kept
+        .iter()
+        .zip(&models)
+        .map(|(u, m)| {
+            let root = roots.iter().find(|r| u.path.starts_with(r));
+            let (name, is_package) = index::module_name(&u.path, root.map(|r| r.as_path()));
+            index::ModuleInfo {
+                name,
+                is_package,
+                defines: m.defines.iter().map(|d| d.to_string()).collect(),
+                imports: m
+                    .imports
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), v.clone()))
+                    .collect(),
+            }
+        })
+        .collect();
+    let idx = index::Index::new(infos);
+    // Whole-program stages: a panic here costs the cross-file facts, not the run.
+    let whole = panic::catch_unwind(AssertUnwindSafe(|| {
+        reach::propagate(&mut models, &idx, &paths);
+    }));
+    let summaries = match whole {
+        Ok(()) => panic::catch_unwind(AssertUnwindSafe(|| summary::compute(&models, &idx, &paths)))
+            .unwrap_or_default(),
+        Err(_) => program::Summaries::new(),
+    };
+    let per_file: Vec<Vec<Diagnostic>> = (0..models.len())
+        .into_par_iter()
+        .map(|file| {
+            let u = kept[file];
+            panic::catch_unwind(AssertUnwindSafe(|| {
+                let ctx = program::Ctx {
+                    models: &models,
+                    index: Some(&idx),
+                    summaries: Some(&summaries),
+                    paths: &paths,
+                    file,
+                };
+                let mut findings = Vec::new();
+                rules::check_all(&ctx, &mut findings);
+                finish(&u.display, &u.source, findings, &paths)
+            }))
+            .unwrap_or_else(|cause| vec![internal_error(&u.display, cause)])
+        })
+        .collect();
+    out.extend(per_file.into_iter().flatten());
+    if leak {
+        // The process ends right after the report: freeing every AST and model
+        // one by one costs more than a tenth of the run.
+        std::mem::forget(models);
+        std::mem::forget(units);
+    }
+    out
+}
+
+/// Checks Python source text on its own; `path` is only used in the diagnostics.
+pub fn check_source(path: &str, source: &str) -> Vec<Diagnostic> {
+    let source = source.strip_prefix('\u{feff}').unwrap_or(source);
+    match ruff_python_parser::parse_module(source) {
+        Err(e) => finish(
+            path,
+            source,
+            vec![Finding::new(
+                &rules::iso000_parse_error::RULE,
+                e.location,
+                format!("syntax error: {}", e.error),
+            )],
+            &[],
+        ),
+        Ok(parsed) => {
+            let models = [model::Model::build(source, &parsed.syntax().body)];
+            let paths = [path.to_string()];
+            let ctx = program::Ctx {
+                models: &models,
+                index: None,
+                summaries: None,
+                paths: &paths,
+                file: 0,
+            };
+            let mut findings = Vec::new();
+            rules::check_all(&ctx, &mut findings);
+            finish(path, source, findings, &paths)
+        }
     }
 }
 
-/// Checks Python source text; `path` is only used in the diagnostics.
-pub fn check_source(path: &str, source: &str) -> Vec<Diagnostic> {
-    let source = source.strip_prefix('\u{feff}').unwrap_or(source);
+/// Findings of one file to diagnostics: positions, flows, suppressions, order.
+fn finish(path: &str, source: &str, findings: Vec<Finding>, _paths: &[String]) -> Vec<Diagnostic> {
     let index = LineIndex::from_source_text(source);
-    let mut findings = Vec::new();
-    match ruff_python_parser::parse_module(source) {
-        Err(e) => findings.push(Finding::new(
-            &rules::iso000_parse_error::RULE,
-            e.location,
-            format!("syntax error: {}", e.error),
-        )),
-        Ok(parsed) => {
-            let model = model::Model::build(source, &parsed.syntax().body);
-            rules::check_all(&model, &mut findings);
-        }
-    }
     let mut out: Vec<Diagnostic> = findings
         .into_iter()
         .filter(|f| !suppressed(source, &index, f))
         .map(|f| {
             let start = index.line_column(TextSize::new(f.start), source);
             let end = index.line_column(TextSize::new(f.end.max(f.start)), source);
+            let flow = f
+                .flow
+                .iter()
+                .map(|p: &FlowPoint| taint::resolve_point(p, path, source, &index))
+                .collect();
             Diagnostic {
                 rule: f.rule,
                 severity: f.severity,
@@ -340,6 +525,7 @@ pub fn check_source(path: &str, source: &str) -> Vec<Diagnostic> {
                 end_line: end.line.get(),
                 end_column: end.column.get(),
                 message: f.message,
+                flow,
             }
         })
         .collect();

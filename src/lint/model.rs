@@ -23,6 +23,10 @@ pub enum Scope<'a> {
 pub struct Target<'a> {
     pub name: &'a str,
     pub attr: bool,
+    /// An attribute of an application's shared state (`app.state.x`, `request.app.state.x`).
+    pub state: bool,
+    /// `self.x`: lives as long as the instance.
+    pub on_self: bool,
 }
 
 /// A function definition (methods and nested functions included).
@@ -43,11 +47,18 @@ pub struct Func<'a> {
     pub loads: HashSet<&'a str>,
     /// Attribute names read in the body (`x` of `self.x`, `app.state.x`).
     pub attr_loads: HashSet<&'a str>,
+    /// Attributes of application state read in the body (`x` of `request.app.state.x`).
+    pub state_loads: HashSet<&'a str>,
     /// Same-file functions called by bare name or through `self.`/`cls.`.
     pub calls_funcs: Vec<&'a str>,
     /// Right-hand sides assigned to each local name.
     pub local_assigns: HashMap<&'a str, Vec<&'a Expr>>,
-    globals: HashSet<&'a str>,
+    /// Names declared `global` in the body.
+    pub globals: HashSet<&'a str>,
+    /// Defined inside another function.
+    pub nested: bool,
+    /// Who put it on a per-request path (`chat`, or `routes.chat` from another file).
+    pub reached_from: Option<String>,
 }
 
 impl<'a> Func<'a> {
@@ -57,6 +68,17 @@ impl<'a> Func<'a> {
     }
 
     /// Whether the first parameter is `self`/`cls` of a method.
+    /// The name other modules use: `f` or `Class.f` (nested functions have none).
+    pub fn key(&self) -> Option<String> {
+        if self.nested {
+            return None;
+        }
+        Some(match self.class {
+            Some(c) => format!("{c}.{}", self.name),
+            None => self.name.to_string(),
+        })
+    }
+
     pub fn is_method(&self) -> bool {
         self.class.is_some()
             && self
@@ -79,7 +101,8 @@ pub struct CallSite<'a> {
     pub qual: Option<String>,
     pub kind: Option<Kind>,
     pub scope: Scope<'a>,
-    /// Names bound by the enclosing statement (for module/class-level calls).
+    /// Names bound by the enclosing statement: for module/class-level calls all of
+    /// them; inside a function only those that outlive it (`global` names, `app.state.x`).
     pub targets: Vec<Target<'a>>,
     /// Index of the enclosing cached factory, if any.
     pub in_cached: Option<usize>,
@@ -102,7 +125,15 @@ pub struct Model<'a> {
     pub include_checkpoints: bool,
     /// Some `create_deep_agent(...)` leaves memory on (its default).
     pub memory_enabled: bool,
+    /// Has an entry point, or takes part in handling requests from another module.
     pub has_entry: bool,
+    /// Module-level names of this file read on a per-request path in another file
+    /// (`from .state import backend`), with the reader.
+    pub ext_uses: HashMap<String, String>,
+    /// Top-level functions and methods by key (`f`, `Class.f`).
+    keys: HashMap<String, usize>,
+    /// Top-level classes and assignments (what other modules can import).
+    pub defines: Vec<&'a str>,
 }
 
 impl<'a> Model<'a> {
@@ -125,6 +156,19 @@ impl<'a> Model<'a> {
             c.visit_stmt(stmt);
         }
         let mut m = c.m;
+        for (i, f) in m.functions.iter().enumerate() {
+            if let Some(k) = f.key() {
+                m.keys.entry(k).or_insert(i);
+            }
+        }
+        for stmt in body {
+            match stmt {
+                Stmt::FunctionDef(d) => m.defines.push(d.name.id.as_str()),
+                Stmt::ClassDef(d) => m.defines.push(d.name.id.as_str()),
+                _ => {}
+            }
+        }
+        m.defines.extend(m.module_bindings.keys().copied());
         for i in 0..m.calls.len() {
             let kind = m.calls[i]
                 .qual
@@ -140,6 +184,11 @@ impl<'a> Model<'a> {
         m.find_entries();
         m.propagate_per_request();
         m
+    }
+
+    /// A top-level function or method by key (`f`, `Class.f`).
+    pub fn func_by_key(&self, key: &str) -> Option<usize> {
+        self.keys.get(key).copied()
     }
 
     /// The dotted name an expression refers to, with imports resolved.
@@ -219,18 +268,29 @@ impl<'a> Model<'a> {
 
     /// Whether module-level target `t` is read by a function on a per-request path;
     /// returns the name of the first such function.
-    pub fn used_per_request(&self, t: &Target<'a>) -> Option<&'a str> {
+    pub fn used_per_request(&self, t: &Target<'a>) -> Option<String> {
         self.functions
             .iter()
             .find(|f| {
                 f.per_request
-                    && if t.attr {
+                    && if t.state {
+                        f.state_loads.contains(t.name)
+                    } else if t.attr {
                         f.attr_loads.contains(t.name)
                     } else {
                         f.loads.contains(t.name) && !f.locals.contains(t.name)
                     }
             })
-            .map(|f| f.name)
+            .map(|f| f.name.to_string())
+            .or_else(|| {
+                if t.state {
+                    self.ext_uses.get(&format!("state.{}", t.name)).cloned()
+                } else if !t.attr {
+                    self.ext_uses.get(t.name).cloned()
+                } else {
+                    None
+                }
+            })
     }
 
     /// Whether `expr` has no per-request part: literals, module-level names and
@@ -277,7 +337,11 @@ impl<'a> Model<'a> {
     /// container (`cache[key] = X`, `cache.setdefault(key, X)`).
     pub fn fresh_per_request(&self, cs: &CallSite<'a>) -> Option<&'a str> {
         let f = self.func_of(cs.scope)?;
-        let kept = cs.in_cached.is_some() || stored_in_container(f, cs.call.range());
+        // `self.x = X()` in `__init__` lives as long as the instance, whose
+        // lifetime is not followed: not counted as fresh.
+        let kept = cs.in_cached.is_some()
+            || !cs.targets.is_empty()
+            || stored_in_container(f, cs.call.range());
         (f.per_request && !kept).then_some(f.name)
     }
 
@@ -382,14 +446,33 @@ impl<'a> Model<'a> {
     }
 
     fn propagate_per_request(&mut self) {
-        let mut stack: Vec<usize> = (0..self.functions.len())
+        let stack: Vec<(usize, Option<String>)> = (0..self.functions.len())
             .filter(|&i| self.functions[i].entry)
+            .map(|i| (i, None))
             .collect();
-        while let Some(i) = stack.pop() {
+        self.spread(stack);
+    }
+
+    /// Puts function `i` (and what it calls) on a per-request path; returns whether it was not yet.
+    pub fn mark_per_request(&mut self, i: usize, from: String, entry: bool) -> bool {
+        if entry && !self.functions[i].entry {
+            self.functions[i].entry = true;
+            self.has_entry = true;
+        }
+        if self.functions[i].per_request {
+            return false;
+        }
+        self.spread(vec![(i, Some(from))]);
+        true
+    }
+
+    fn spread(&mut self, mut stack: Vec<(usize, Option<String>)>) {
+        while let Some((i, from)) = stack.pop() {
             if self.functions[i].per_request {
                 continue;
             }
             self.functions[i].per_request = true;
+            self.functions[i].reached_from = from;
             let mut next = Vec::new();
             let f = &self.functions[i];
             for name in &f.calls_funcs {
@@ -397,6 +480,14 @@ impl<'a> Model<'a> {
                     next.extend(ids.iter().copied().filter(|&j| {
                         self.functions[j].class.is_none() || self.functions[j].class == f.class
                     }));
+                }
+                // `ChatService()` runs `ChatService.__init__`.
+                if let Some(ids) = self.func_by_name.get("__init__") {
+                    next.extend(
+                        ids.iter()
+                            .copied()
+                            .filter(|&j| self.functions[j].class == Some(*name)),
+                    );
                 }
             }
             // FastAPI dependencies: `deps = Depends(get_deps)`.
@@ -422,7 +513,12 @@ impl<'a> Model<'a> {
                     next.push(j);
                 }
             }
-            stack.extend(next.into_iter().filter(|&j| !self.functions[j].per_request));
+            let me = self.functions[i].name.to_string();
+            stack.extend(
+                next.into_iter()
+                    .filter(|&j| !self.functions[j].per_request)
+                    .map(|j| (j, Some(me.clone()))),
+            );
         }
     }
 }
@@ -440,10 +536,14 @@ pub fn target_names<'a>(expr: &'a Expr, out: &mut Vec<Target<'a>>) {
         Expr::Name(n) => out.push(Target {
             name: n.id.as_str(),
             attr: false,
+            state: false,
+            on_self: false,
         }),
         Expr::Attribute(a) => out.push(Target {
             name: a.attr.id.as_str(),
             attr: true,
+            state: matches!(&*a.value, Expr::Attribute(s) if s.attr.id.as_str() == "state"),
+            on_self: matches!(&*a.value, Expr::Name(s) if s.id.as_str() == "self"),
         }),
         Expr::Tuple(t) => t.elts.iter().for_each(|e| target_names(e, out)),
         Expr::List(t) => t.elts.iter().for_each(|e| target_names(e, out)),
@@ -596,9 +696,12 @@ impl<'a> Collector<'a> {
             locals,
             loads: HashSet::new(),
             attr_loads: HashSet::new(),
+            state_loads: HashSet::new(),
             calls_funcs: Vec::new(),
             local_assigns: HashMap::new(),
             globals: HashSet::new(),
+            nested: self.scopes.iter().any(|s| matches!(s, Scope::Func(_))),
+            reached_from: None,
         });
         self.m
             .func_by_name
@@ -734,10 +837,21 @@ impl<'a> Visitor<'a> for Collector<'a> {
                     }
                     _ => {}
                 }
-                let targets = if matches!(scope, Scope::Func(_)) {
-                    Vec::new()
-                } else {
-                    self.targets.clone()
+                let targets = match scope {
+                    Scope::Func(i) => {
+                        let f = &self.m.functions[i];
+                        let init = f.name == "__init__" && f.class.is_some();
+                        self.targets
+                            .iter()
+                            .filter(|t| {
+                                t.state
+                                    || (!t.attr && f.globals.contains(t.name))
+                                    || (init && t.on_self)
+                            })
+                            .copied()
+                            .collect()
+                    }
+                    _ => self.targets.clone(),
                 };
                 self.m.calls.push(CallSite {
                     call,
@@ -756,8 +870,13 @@ impl<'a> Visitor<'a> for Collector<'a> {
             }
             Expr::Attribute(a) => {
                 let name = a.attr.id.as_str();
+                let state =
+                    matches!(&*a.value, Expr::Attribute(s) if s.attr.id.as_str() == "state");
                 if let Some(f) = self.func() {
                     f.attr_loads.insert(name);
+                    if state {
+                        f.state_loads.insert(name);
+                    }
                 }
             }
             Expr::Named(n) => self.add_locals(&n.target, Some(&n.value)),
@@ -807,6 +926,52 @@ pub fn stored_in_container(f: &Func, range: TextRange) -> bool {
         range,
         found: false,
     };
+    finder.visit_body(&f.def.body);
+    if finder.found {
+        return true;
+    }
+    // Built into a local that is then stored: `deps = Deps(store=X()); cache[k] = deps`.
+    f.local_assigns.iter().any(|(name, values)| {
+        values.iter().any(|v| v.range().contains_range(range)) && name_stored_in_container(f, name)
+    })
+}
+
+/// Whether local `name` is stored into a container: `cache[key] = name`, `cache.setdefault(key, name)`.
+fn name_stored_in_container(f: &Func, name: &str) -> bool {
+    struct Finder<'n> {
+        name: &'n str,
+        found: bool,
+    }
+    impl<'a> Visitor<'a> for Finder<'_> {
+        fn visit_stmt(&mut self, stmt: &'a Stmt) {
+            if let Stmt::Assign(a) = stmt {
+                if a.targets.iter().any(|t| matches!(t, Expr::Subscript(_)))
+                    && matches!(&*a.value, Expr::Name(x) if x.id.as_str() == self.name)
+                {
+                    self.found = true;
+                }
+            }
+            if !matches!(stmt, Stmt::FunctionDef(_) | Stmt::ClassDef(_)) {
+                visitor::walk_stmt(self, stmt);
+            }
+        }
+        fn visit_expr(&mut self, expr: &'a Expr) {
+            if let Expr::Call(c) = expr {
+                if let Expr::Attribute(a) = &*c.func {
+                    if a.attr.id.as_str() == "setdefault"
+                        && c.arguments
+                            .args
+                            .iter()
+                            .any(|x| matches!(x, Expr::Name(n) if n.id.as_str() == self.name))
+                    {
+                        self.found = true;
+                    }
+                }
+            }
+            visitor::walk_expr(self, expr);
+        }
+    }
+    let mut finder = Finder { name, found: false };
     finder.visit_body(&f.def.body);
     finder.found
 }

@@ -6,7 +6,7 @@ use annotate_snippets::{Level, Renderer, Snippet};
 use serde::Serialize;
 use serde_sarif::sarif;
 
-use super::diagnostic::{Diagnostic, Severity};
+use super::diagnostic::{Diagnostic, FlowStep, Severity};
 use super::rules;
 
 /// The JSON schema tag.
@@ -125,6 +125,9 @@ struct JsonDiagnostic<'a> {
     end_line: usize,
     end_column: usize,
     message: &'a str,
+    /// ISO106: the taint flow, source first, sink last (possibly across files).
+    #[serde(skip_serializing_if = "<[FlowStep]>::is_empty")]
+    flow: &'a [FlowStep],
 }
 
 #[derive(Serialize)]
@@ -150,6 +153,7 @@ pub fn json(diagnostics: &[Diagnostic]) -> String {
                 end_line: d.end_line,
                 end_column: d.end_column,
                 message: &d.message,
+                flow: &d.flow,
             })
             .collect(),
     };
@@ -164,13 +168,61 @@ fn sarif_level(s: Severity) -> sarif::ResultLevel {
     }
 }
 
-fn property_bag(pairs: &[(&str, &str)]) -> sarif::PropertyBag {
+fn property_bag(pairs: &[(&str, &str)], tags: &[&str]) -> sarif::PropertyBag {
     let map: std::collections::BTreeMap<String, serde_json::Value> = pairs
         .iter()
         .map(|(k, v)| (k.to_string(), serde_json::Value::String(v.to_string())))
         .collect();
-    sarif::PropertyBag::builder()
-        .additional_properties(map)
+    let bag = sarif::PropertyBag::builder().additional_properties(map);
+    if tags.is_empty() {
+        bag.build()
+    } else {
+        bag.tags(tags.iter().map(|t| t.to_string()).collect::<Vec<_>>())
+            .build()
+    }
+}
+
+fn sarif_location(
+    path: &str,
+    line: usize,
+    column: usize,
+    end_line: usize,
+    end_column: usize,
+) -> sarif::Location {
+    let region = sarif::Region::builder()
+        .start_line(line as i64)
+        .start_column(column as i64)
+        .end_line(end_line as i64)
+        .end_column(end_column.max(1) as i64)
+        .build();
+    sarif::Location::builder()
+        .physical_location(
+            sarif::PhysicalLocation::builder()
+                .artifact_location(
+                    sarif::ArtifactLocation::builder()
+                        .uri(path.replace('\\', "/"))
+                        .build(),
+                )
+                .region(region)
+                .build(),
+        )
+        .build()
+}
+
+/// A SARIF code flow: one thread flow, source to sink.
+fn code_flow(flow: &[FlowStep]) -> sarif::CodeFlow {
+    let locations: Vec<sarif::ThreadFlowLocation> = flow
+        .iter()
+        .map(|s| {
+            let mut loc = sarif_location(&s.path, s.line, s.column, s.end_line, s.end_column);
+            loc.message = Some(sarif::Message::builder().text(s.message.clone()).build());
+            sarif::ThreadFlowLocation::builder().location(loc).build()
+        })
+        .collect();
+    sarif::CodeFlow::builder()
+        .thread_flows(vec![sarif::ThreadFlow::builder()
+            .locations(locations)
+            .build()])
         .build()
 }
 
@@ -202,10 +254,14 @@ pub fn sarif(diagnostics: &[Diagnostic]) -> String {
                         .level(serde_json::to_value(sarif_level(r.severity)).unwrap_or_default())
                         .build(),
                 )
-                .properties(property_bag(&[
-                    ("checklist", r.checklist),
-                    ("severity", r.severity.as_str()),
-                ]))
+                .properties(property_bag(
+                    &[
+                        ("checklist", r.checklist),
+                        ("severity", r.severity.as_str()),
+                        ("security-severity", rules::security_severity(r.severity)),
+                    ],
+                    rules::tags(r.code),
+                ))
                 .build()
         })
         .collect();
@@ -216,35 +272,25 @@ pub fn sarif(diagnostics: &[Diagnostic]) -> String {
                 .iter()
                 .position(|r| r.code == d.rule.code)
                 .unwrap_or(0);
-            let region = sarif::Region::builder()
-                .start_line(d.line as i64)
-                .start_column(d.column as i64)
-                .end_line(d.end_line as i64)
-                .end_column(d.end_column.max(1) as i64)
-                .build();
-            let location = sarif::Location::builder()
-                .physical_location(
-                    sarif::PhysicalLocation::builder()
-                        .artifact_location(
-                            sarif::ArtifactLocation::builder()
-                                .uri(d.path.replace('\\', "/"))
-                                .build(),
-                        )
-                        .region(region)
-                        .build(),
-                )
-                .build();
-            sarif::Result::builder()
+            let location = sarif_location(&d.path, d.line, d.column, d.end_line, d.end_column);
+            let mut result = sarif::Result::builder()
                 .rule_id(d.rule.code)
                 .rule_index(index as i64)
                 .level(sarif_level(d.severity))
                 .message(sarif::Message::builder().text(d.message.clone()).build())
                 .locations(vec![location])
-                .properties(property_bag(&[
-                    ("severity", d.severity.as_str()),
-                    ("checklist", d.rule.checklist),
-                ]))
-                .build()
+                .properties(property_bag(
+                    &[
+                        ("severity", d.severity.as_str()),
+                        ("checklist", d.rule.checklist),
+                    ],
+                    &[],
+                ))
+                .build();
+            if !d.flow.is_empty() {
+                result.code_flows = Some(vec![code_flow(&d.flow)]);
+            }
+            result
         })
         .collect();
     let driver = sarif::ToolComponent::builder()

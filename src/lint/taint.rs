@@ -1,6 +1,10 @@
-//! Intra-procedural taint from request-controlled values to filesystem paths,
-//! with same-file helper calls followed (arguments into parameters, and a
-//! summary of whether a helper's return value carries its arguments' taint).
+//! The taint engine: request-controlled values to filesystem paths. Within a
+//! file it follows assignments, branches (with validation), and same-file
+//! helpers (arguments into parameters, return values out); across files it
+//! applies the callee's summary ([`FnSummary`]: which parameters reach which
+//! sink, whether the return value carries the arguments' taint), which
+//! [`summarize`] computes with this same engine. Every hit carries its flow:
+//! the source parameter, the calls it went through, the sink.
 
 use std::collections::{HashMap, HashSet, VecDeque};
 
@@ -8,8 +12,13 @@ use ruff_python_ast::visitor::{self, Visitor};
 use ruff_python_ast::{self as ast, CmpOp, Expr, Stmt, UnaryOp};
 use ruff_text_size::TextRange;
 
+use ruff_source_file::LineIndex;
+use ruff_text_size::TextSize;
+
+use super::diagnostic::{FlowPoint, FlowStep};
 use super::known::{self, Kind};
 use super::model::{Func, Model};
+use super::program::{Ctx, FnSummary, ParamSink};
 
 /// Taint of a value. Ordered: combining two values takes the maximum.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -26,6 +35,10 @@ pub enum Taint {
 pub struct Hit {
     pub range: TextRange,
     pub sink: String,
+    /// The sink itself (`` `open()` ``), without the calls leading to it.
+    pub base: String,
+    /// Source, steps and sink (the sink last).
+    pub flow: Vec<FlowPoint>,
 }
 
 #[derive(Clone, Default)]
@@ -43,8 +56,11 @@ impl<'a> Env<'a> {
     }
 }
 
-pub struct Engine<'m, 'a> {
+pub struct Engine<'c, 'm, 'a> {
+    ctx: &'c Ctx<'m, 'a>,
     m: &'m Model<'a>,
+    /// The call through which each function's parameters got tainted.
+    came_from: Vec<Option<(usize, TextRange)>>,
     tainted: Vec<HashSet<usize>>,
     summaries: Vec<Option<bool>>,
     in_progress: HashSet<usize>,
@@ -53,18 +69,109 @@ pub struct Engine<'m, 'a> {
     hits: Vec<Hit>,
 }
 
-/// Runs the analysis over every per-request function of the file.
-pub fn analyze(m: &Model) -> Vec<Hit> {
+fn engine<'c, 'm, 'a>(ctx: &'c Ctx<'m, 'a>) -> Engine<'c, 'm, 'a> {
+    let m = ctx.model();
     let n = m.functions.len();
-    let mut e = Engine {
+    Engine {
+        ctx,
         m,
+        came_from: vec![None; n],
         tainted: vec![HashSet::new(); n],
         summaries: vec![None; n],
         in_progress: HashSet::new(),
         emit: true,
         queue: VecDeque::new(),
         hits: Vec::new(),
+    }
+}
+
+/// Runs the queue to a fixpoint (bounded).
+fn drain(e: &mut Engine) {
+    let n = e.m.functions.len();
+    let mut budget = 10 * n + 10;
+    while let Some(i) = e.queue.pop_front() {
+        if budget == 0 {
+            break;
+        }
+        budget -= 1;
+        e.run_function(i);
+    }
+}
+
+/// The summary of function `fi` of the checked file: which parameters reach a
+/// sink (each analysed alone, so one parameter's taint is not blamed on
+/// another) and whether the return value carries argument taint.
+pub fn summarize(ctx: &Ctx, fi: usize) -> FnSummary {
+    let m = ctx.model();
+    let f = &m.functions[fi];
+    let params: Vec<usize> = f
+        .params()
+        .enumerate()
+        .filter(|(_, p)| !matches!(p.parameter.name.id.as_str(), "self" | "cls"))
+        .map(|(k, _)| k)
+        .collect();
+    let run = |tainted: HashSet<usize>| {
+        let mut e = engine(ctx);
+        e.tainted[fi] = tainted;
+        e.queue.push_back(fi);
+        drain(&mut e);
+        let mut seen = HashSet::new();
+        e.hits
+            .retain(|h| seen.insert((h.range.start(), h.range.end())));
+        e
     };
+    let all = run(params.iter().copied().collect());
+    let mut summary = FnSummary::default();
+    if !all.hits.is_empty() {
+        let lines = LineIndex::from_source_text(m.source);
+        let path = ctx.paths.get(ctx.file).cloned().unwrap_or_default();
+        for &k in &params {
+            for hit in run(HashSet::from([k])).hits {
+                let steps = hit
+                    .flow
+                    .iter()
+                    .skip(1) // the parameter itself: the caller shows its argument
+                    .map(|p| resolve_point(p, &path, m.source, &lines))
+                    .collect();
+                summary.sinks.push(ParamSink {
+                    param: k,
+                    sink: hit.base,
+                    steps,
+                });
+            }
+        }
+    }
+    let mut e = engine(ctx);
+    summary.propagates = e.propagates(fi);
+    summary
+}
+
+/// A flow point with positions resolved.
+pub fn resolve_point(p: &FlowPoint, path: &str, source: &str, lines: &LineIndex) -> FlowStep {
+    match p {
+        FlowPoint::There(s) => s.clone(),
+        FlowPoint::Here { range, message } => {
+            let start = lines.line_column(range.start(), source);
+            let end = lines.line_column(
+                TextSize::new(range.end().to_u32().max(range.start().to_u32())),
+                source,
+            );
+            FlowStep {
+                path: path.to_string(),
+                line: start.line.get(),
+                column: start.column.get(),
+                end_line: end.line.get(),
+                end_column: end.column.get(),
+                message: message.clone(),
+            }
+        }
+    }
+}
+
+/// Runs the analysis over every per-request function of the file.
+pub fn analyze(ctx: &Ctx) -> Vec<Hit> {
+    let m = ctx.model();
+    let mut e = engine(ctx);
     for (i, f) in m.functions.iter().enumerate() {
         if f.entry {
             e.tainted[i] = f
@@ -76,14 +183,7 @@ pub fn analyze(m: &Model) -> Vec<Hit> {
             e.queue.push_back(i);
         }
     }
-    let mut budget = 10 * n + 10;
-    while let Some(i) = e.queue.pop_front() {
-        if budget == 0 {
-            break;
-        }
-        budget -= 1;
-        e.run_function(i);
-    }
+    drain(&mut e);
     let mut seen = HashSet::new();
     e.hits
         .retain(|h| seen.insert((h.range.start(), h.range.end())));
@@ -104,10 +204,71 @@ fn is_request_param(p: &ast::ParameterWithDefault) -> bool {
         Expr::Attribute(a) => matches!(a.attr.id.as_str(), "UUID" | "UUID4"),
         _ => false,
     };
-    !p.parameter.annotation.as_deref().is_some_and(clean_type)
+    // A FastAPI dependency (`user: User = Depends(current_user)`) is the app's
+    // own value (an authenticated user, a DB session), not raw request data.
+    let dependency = p.default.as_deref().is_some_and(|d| match d {
+        Expr::Call(c) => match &*c.func {
+            Expr::Name(n) => matches!(n.id.as_str(), "Depends" | "Security"),
+            Expr::Attribute(a) => matches!(a.attr.id.as_str(), "Depends" | "Security"),
+            _ => false,
+        },
+        _ => false,
+    });
+    !dependency && !p.parameter.annotation.as_deref().is_some_and(clean_type)
 }
 
-impl<'m, 'a> Engine<'m, 'a> {
+impl<'c, 'm, 'a> Engine<'c, 'm, 'a> {
+    /// A value built by a call already reported as a sink (`p = Path(f"/x/{id}")`)
+    /// is not reported again where it is used (`p.read_text()`): one mistake, one finding.
+    fn reported_if_hit(&self, hits_before: usize, t: Taint) -> Taint {
+        if t == Taint::Raw && self.hits.len() > hits_before {
+            Taint::Reported
+        } else {
+            t
+        }
+    }
+
+    /// The flow that tainted function `fi`'s parameters: the source parameter,
+    /// then each call it went through.
+    fn flow_into(&self, fi: usize) -> Vec<FlowPoint> {
+        let mut calls = Vec::new();
+        let mut at = fi;
+        let mut guard = 0;
+        while let Some((caller, range)) = self.came_from[at] {
+            let callee = self.m.functions[at].name;
+            calls.push(FlowPoint::Here {
+                range,
+                message: format!("passed to `{callee}()`"),
+            });
+            at = caller;
+            guard += 1;
+            if guard > 32 {
+                break;
+            }
+        }
+        let f = &self.m.functions[at];
+        let mut flow = Vec::new();
+        if let Some(p) = f
+            .params()
+            .enumerate()
+            .find(|(k, _)| self.tainted[at].contains(k))
+            .map(|(_, p)| p)
+        {
+            let what = if f.entry {
+                "request-controlled"
+            } else {
+                "tainted"
+            };
+            flow.push(FlowPoint::Here {
+                range: ruff_text_size::Ranged::range(&p.parameter),
+                message: format!("{what} parameter `{}` of `{}`", p.parameter.name.id, f.name),
+            });
+        }
+        calls.reverse();
+        flow.extend(calls);
+        flow
+    }
+
     fn run_function(&mut self, i: usize) -> Taint {
         let f: &'m Func<'a> = &self.m.functions[i];
         let mut env = Env::default();
@@ -152,16 +313,20 @@ impl<'m, 'a> Engine<'m, 'a> {
     fn stmt(&mut self, fi: usize, stmt: &'a Stmt, env: &mut Env<'a>, ret: &mut Taint) -> bool {
         match stmt {
             Stmt::Assign(a) => {
+                let before = self.hits.len();
                 self.scan(fi, &a.value, env);
                 let t = self.eval(fi, &a.value, env);
+                let t = self.reported_if_hit(before, t);
                 for target in &a.targets {
                     self.assign(target, t, &a.value, env);
                 }
             }
             Stmt::AnnAssign(a) => {
                 if let Some(v) = &a.value {
+                    let before = self.hits.len();
                     self.scan(fi, v, env);
                     let t = self.eval(fi, v, env);
+                    let t = self.reported_if_hit(before, t);
                     self.assign(&a.target, t, v, env);
                 }
             }
@@ -395,6 +560,14 @@ impl<'m, 'a> Engine<'m, 'a> {
                 Taint::Clean
             };
         }
+        if let Some((file, callee, _)) = self.ctx.external_callee(&c.func, Some(fi)) {
+            let propagates = self.ctx.summary(file, callee).is_some_and(|s| s.propagates);
+            return if propagates {
+                self.args_taint(fi, c, env)
+            } else {
+                Taint::Clean
+            };
+        }
         if let Expr::Attribute(a) = &*c.func {
             let method = a.attr.id.as_str();
             if matches!(
@@ -524,11 +697,36 @@ impl<'m, 'a> Engine<'m, 'a> {
                 sinks.push((a, "`Path(...)`".into()));
             }
         }
+        if matches!(
+            q,
+            "shutil.copy" | "shutil.copy2" | "shutil.copyfile" | "os.rename" | "os.replace"
+        ) {
+            for a in c.arguments.args.iter().take(2) {
+                sinks.push((a, format!("`{q}()`")));
+            }
+        }
+        // pathlib methods on a tainted path: `(BASE / user_id).write_text(...)`.
+        if let Expr::Attribute(a) = &*c.func {
+            let method = a.attr.id.as_str();
+            let on_module =
+                matches!(&*a.value, Expr::Name(n) if m.imports.contains_key(n.id.as_str()));
+            if PATH_METHODS.contains(&method) && !on_module {
+                sinks.push((&*a.value, format!("`Path.{method}()`")));
+            }
+        }
         for (arg, sink) in sinks {
             if self.eval(fi, arg, env) == Taint::Raw && self.emit {
+                let range = ruff_text_size::Ranged::range(arg);
+                let mut flow = self.flow_into(fi);
+                flow.push(FlowPoint::Here {
+                    range,
+                    message: format!("reaches {sink}"),
+                });
                 self.hits.push(Hit {
-                    range: ruff_text_size::Ranged::range(arg),
+                    range,
+                    base: sink.clone(),
                     sink,
+                    flow,
                 });
             }
         }
@@ -543,14 +741,33 @@ impl<'m, 'a> Engine<'m, 'a> {
                 .or_else(|| self.m.module_bindings.get(n.id.as_str()).map(|b| b.value)),
             _ => None,
         };
-        matches!(value, Some(Expr::Call(c))
-            if self.m.qualify(&c.func).and_then(|q| known::classify(self.m, &q)) == Some(Kind::SessionManager)
-                && known::keyword(c, "workspace_root").is_some())
+        let rooted = |c: &ast::ExprCall| {
+            self.m
+                .qualify(&c.func)
+                .and_then(|q| known::classify(self.m, &q))
+                == Some(Kind::SessionManager)
+                && known::keyword(c, "workspace_root").is_some()
+        };
+        if let Some(Expr::Call(c)) = value {
+            return rooted(c);
+        }
+        // Created in `lifespan`/startup and kept in a global or `app.state`.
+        let name = match recv {
+            Expr::Name(n) => n.id.as_str(),
+            Expr::Attribute(a) => a.attr.id.as_str(),
+            _ => return false,
+        };
+        self.m.calls.iter().any(|cs| {
+            cs.kind == Some(Kind::SessionManager)
+                && cs.targets.iter().any(|t| t.name == name)
+                && rooted(cs.call)
+        })
     }
 
     /// Tainted arguments of a call to a same-file helper taint its parameters.
     fn follow(&mut self, fi: usize, c: &'a ast::ExprCall, env: &Env<'a>) {
         let Some(callee) = self.m.callee(&c.func, Some(fi)) else {
+            self.follow_external(fi, c, env);
             return;
         };
         let f = &self.m.functions[callee];
@@ -576,10 +793,94 @@ impl<'m, 'a> Engine<'m, 'a> {
             changed |= self.tainted[callee].insert(k);
         }
         if changed {
+            if self.came_from[callee].is_none() && !self.m.functions[callee].entry && callee != fi {
+                self.came_from[callee] = Some((fi, ruff_text_size::Ranged::range(c)));
+            }
             self.queue.push_back(callee);
         }
     }
+
+    /// A call into another file: a tainted argument for a parameter that the
+    /// callee's summary says reaches a sink is a hit at the argument.
+    fn follow_external(&mut self, fi: usize, c: &'a ast::ExprCall, env: &Env<'a>) {
+        let Some((file, callee, offset)) = self.ctx.external_callee(&c.func, Some(fi)) else {
+            return;
+        };
+        let Some(summary) = self.ctx.summary(file, callee) else {
+            return;
+        };
+        if summary.sinks.is_empty() {
+            return;
+        }
+        let target = &self.ctx.models[file].functions[callee];
+        let names: Vec<&str> = target
+            .params()
+            .map(|p| p.parameter.name.id.as_str())
+            .collect();
+        let mut args: Vec<(usize, &'a Expr)> = Vec::new();
+        for (k, a) in c.arguments.args.iter().enumerate() {
+            if !a.is_starred_expr() {
+                args.push((k + offset, a));
+            }
+        }
+        for kw in c.arguments.keywords.iter() {
+            if let Some(name) = &kw.arg {
+                if let Some(k) = names.iter().position(|n| *n == name.id.as_str()) {
+                    args.push((k, &kw.value));
+                }
+            }
+        }
+        let callee_name = self.ctx.describe(file, callee);
+        // One finding per call: the first tainted argument that reaches a sink,
+        // naming every parameter that does.
+        let mut first: Option<(&'a Expr, &ParamSink)> = None;
+        let mut via: Vec<&str> = Vec::new();
+        for (k, a) in args {
+            if self.eval(fi, a, env) != Taint::Raw {
+                continue;
+            }
+            if let Some(ps) = summary.sinks.iter().find(|ps| ps.param == k) {
+                first.get_or_insert((a, ps));
+                via.push(names.get(k).copied().unwrap_or("?"));
+            }
+        }
+        let Some((a, ps)) = first else {
+            return;
+        };
+        let range = ruff_text_size::Ranged::range(a);
+        let mut flow = self.flow_into(fi);
+        flow.push(FlowPoint::Here {
+            range,
+            message: format!("passed to `{callee_name}()` as `{}`", via[0]),
+        });
+        flow.extend(ps.steps.iter().cloned().map(FlowPoint::There));
+        let params = via
+            .iter()
+            .map(|p| format!("`{p}`"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        self.hits.push(Hit {
+            range,
+            sink: format!("{} through `{callee_name}()` (parameter {params})", ps.sink),
+            base: ps.sink.clone(),
+            flow,
+        });
+    }
 }
+
+/// pathlib methods that read, write, create or delete the file at the path.
+const PATH_METHODS: &[&str] = &[
+    "read_text",
+    "read_bytes",
+    "write_text",
+    "write_bytes",
+    "open",
+    "mkdir",
+    "unlink",
+    "rmdir",
+    "rename",
+    "touch",
+];
 
 struct CallCollector<'a>(Vec<&'a ast::ExprCall>);
 
@@ -604,6 +905,9 @@ fn is_sanitizer(m: &Model, q: &str) -> bool {
         || q == "uuid.UUID"
         || q.starts_with("hashlib.")
         || q.ends_with("secure_filename")
+        // Django's and werkzeug's `safe_join` raise (or return None) for a path
+        // outside the base.
+        || q.ends_with("safe_join")
         || q == "uuid.uuid4"
         || q == "uuid.uuid5"
 }
@@ -676,6 +980,21 @@ fn validator_subject(expr: &Expr) -> Option<&str> {
 fn validated_when<'a>(test: &'a Expr, want: bool, env: &Env<'a>) -> Vec<&'a str> {
     match test {
         Expr::UnaryOp(u) if u.op == UnaryOp::Not => validated_when(&u.operand, !want, env),
+        // An allow-list: `if suffix not in ALLOWED: raise`.
+        Expr::Compare(cmp)
+            if cmp.ops.len() == 1
+                && matches!(cmp.ops[0], CmpOp::In | CmpOp::NotIn)
+                && is_allow_list(&cmp.comparators[0]) =>
+        {
+            match (&*cmp.left, (cmp.ops[0] == CmpOp::In) == want) {
+                (Expr::Name(n), true) => vec![n.id.as_str()],
+                _ => Vec::new(),
+            }
+        }
+        // A resolved path checked to stay under a base directory.
+        Expr::Call(c) if want && contained_path(c, env).is_some() => {
+            contained_path(c, env).into_iter().collect()
+        }
         Expr::Call(_) if want => validator_subject(test).into_iter().collect(),
         Expr::Name(n) if want => env.guards.get(n.id.as_str()).copied().into_iter().collect(),
         Expr::Compare(cmp)
@@ -709,6 +1028,73 @@ fn validated_when<'a>(test: &'a Expr, want: bool, env: &Env<'a>) -> Vec<&'a str>
             }
         }
         _ => Vec::new(),
+    }
+}
+
+/// A constant collection: a literal set/list/tuple/dict, or an UPPER_CASE name.
+fn is_allow_list(e: &Expr) -> bool {
+    match e {
+        Expr::Set(_) | Expr::List(_) | Expr::Tuple(_) | Expr::Dict(_) => true,
+        Expr::Name(n) => {
+            let s = n.id.as_str();
+            s.chars().any(|c| c.is_ascii_uppercase()) && !s.chars().any(|c| c.is_ascii_lowercase())
+        }
+        Expr::Attribute(a) => {
+            let s = a.attr.id.as_str();
+            s.chars().any(|c| c.is_ascii_uppercase()) && !s.chars().any(|c| c.is_ascii_lowercase())
+        }
+        _ => false,
+    }
+}
+
+/// `full.startswith(BASE + os.sep)` where `full = os.path.realpath(...)`, or
+/// `p.is_relative_to(BASE)` where `p = (...).resolve()`: the name checked.
+/// A prefix without a trailing separator (`/srv/users` matches `/srv/users2`) is not enough.
+fn contained_path<'a>(c: &'a ast::ExprCall, env: &Env<'a>) -> Option<&'a str> {
+    let Expr::Attribute(a) = &*c.func else {
+        return None;
+    };
+    let Expr::Name(n) = &*a.value else {
+        return None;
+    };
+    let resolved = env.exprs.get(n.id.as_str()).is_some_and(|v| match v {
+        Expr::Call(vc) => match &*vc.func {
+            Expr::Attribute(f) => matches!(
+                f.attr.id.as_str(),
+                "realpath" | "abspath" | "normpath" | "resolve"
+            ),
+            Expr::Name(f) => matches!(f.id.as_str(), "realpath" | "abspath" | "normpath"),
+            _ => false,
+        },
+        _ => false,
+    });
+    if !resolved {
+        return None;
+    }
+    let ok = match a.attr.id.as_str() {
+        "is_relative_to" => true,
+        "startswith" => c.arguments.args.first().is_some_and(ends_with_separator),
+        _ => false,
+    };
+    ok.then_some(n.id.as_str())
+}
+
+/// `BASE + os.sep`, `"/srv/users/"`, `f"{BASE}/"`, `str(BASE) + "/"`.
+fn ends_with_separator(e: &Expr) -> bool {
+    match e {
+        Expr::StringLiteral(s) => s.value.to_str().ends_with('/'),
+        Expr::BinOp(b) => ends_with_separator(&b.right),
+        Expr::Attribute(a) => a.attr.id.as_str() == "sep",
+        Expr::Name(n) => n.id.as_str() == "sep",
+        Expr::FString(f) => f.value.iter().last().is_some_and(|part| {
+            match part {
+            ast::FStringPart::Literal(l) => l.value.ends_with('/'),
+            ast::FStringPart::FString(fs) => fs.elements.iter().last().is_some_and(|el| {
+                matches!(el, ast::InterpolatedStringElement::Literal(l) if l.value.ends_with('/'))
+            }),
+        }
+        }),
+        _ => false,
     }
 }
 

@@ -2,7 +2,9 @@
 
 use crate::lint::diagnostic::Finding;
 use crate::lint::known::{self, Kind};
-use crate::lint::model::{Model, Scope, Target};
+use crate::lint::model::{CallSite, Model, Scope, Target};
+use crate::lint::program::Ctx;
+use crate::lint::summary;
 
 declare_rule! {
     /// # ISO101 shared-backend
@@ -16,6 +18,11 @@ declare_rule! {
     /// `FilesystemBackend`, `LocalShellBackend`, a `CompositeBackend` over one of
     /// those) that every request shares:
     /// - created at module scope or as a class attribute and used on a per-request path;
+    /// - created in a function that keeps it in a `global` or in `app.state.x`
+    ///   (a FastAPI/Starlette `lifespan`, a startup handler, a lazy initialiser),
+    ///   read per request in this module or another;
+    /// - returned by a factory (`backend = make_backend()`, in this module or
+    ///   another) called in one of those places;
     /// - returned by a cached factory with no user key (`@lru_cache def get_backend()`)
     ///   called on a per-request path;
     /// - built per request but rooted in a directory with no per-user part
@@ -61,13 +68,26 @@ fn composite_over_files(m: &Model, call: &ruff_python_ast::ExprCall) -> bool {
     })
 }
 
+/// Whether the call is an argument (at any depth) of another call of one of `kinds`
+/// in the same statement (a backend inside a `CompositeBackend` or deps).
+pub fn inside_kind(m: &Model, call: &ruff_python_ast::ExprCall, kinds: &[Kind]) -> bool {
+    let r = ruff_text_size::Ranged::range(call);
+    m.calls.iter().any(|outer| {
+        outer.kind.is_some_and(|k| kinds.contains(&k))
+            && ruff_text_size::Ranged::range(outer.call).contains_range(r)
+            && ruff_text_size::Ranged::range(outer.call) != r
+    })
+}
+
 /// The per-request function that uses a module- or class-level binding.
-pub fn shared_use<'a>(m: &Model<'a>, scope: Scope<'a>, targets: &[Target<'a>]) -> Option<&'a str> {
+pub fn shared_use<'a>(m: &Model<'a>, scope: Scope<'a>, targets: &[Target<'a>]) -> Option<String> {
     targets.iter().find_map(|t| {
         let t = match scope {
             Scope::Class(_) => Target {
                 name: t.name,
                 attr: true,
+                state: false,
+                on_self: false,
             },
             _ => *t,
         };
@@ -75,77 +95,163 @@ pub fn shared_use<'a>(m: &Model<'a>, scope: Scope<'a>, targets: &[Target<'a>]) -
     })
 }
 
-/// Whether a cached factory (`@lru_cache def f()`) is called on a per-request path.
-pub fn cached_factory_used<'a>(m: &Model<'a>, factory: usize) -> Option<&'a str> {
-    let name = m.functions[factory].name;
+/// Whether a cached factory (`@lru_cache def f()`) is called on a per-request
+/// path (directly, through `Depends(f)`, or from another module).
+pub fn cached_factory_used(m: &Model, factory: usize) -> Option<String> {
+    let f = &m.functions[factory];
+    let name = f.name;
     m.functions
         .iter()
         .find(|g| g.per_request && g.calls_funcs.contains(&name))
-        .map(|g| g.name)
+        .map(|g| g.name.to_string())
+        .or_else(|| {
+            f.per_request
+                .then(|| f.reached_from.clone().unwrap_or_else(|| name.to_string()))
+        })
 }
 
-pub fn check(m: &Model, out: &mut Vec<Finding>) {
+/// An object every request shares: where it was created and who uses it.
+pub struct Shared {
+    /// `at module scope`, `at class level`, `` in `lifespan` and kept in global `x` ``,
+    /// `` in cached factory `get()` with no user key ``.
+    pub place: String,
+    pub user: String,
+}
+
+/// Whether the object created at `cs` is one for all requests: created at
+/// module or class level, in any function but kept in a global or in
+/// `app.state`, or returned by a cached factory; and read on a per-request path.
+pub fn shared_creation(m: &Model, cs: &CallSite) -> Option<Shared> {
+    match cs.scope {
+        Scope::Module | Scope::Class(_) => {
+            let place = if matches!(cs.scope, Scope::Module) {
+                "at module scope"
+            } else {
+                "at class level"
+            };
+            shared_use(m, cs.scope, &cs.targets).map(|user| Shared {
+                place: place.to_string(),
+                user,
+            })
+        }
+        Scope::Func(i) => {
+            if let Some(factory) = cs.in_cached {
+                return cached_factory_used(m, factory).map(|user| Shared {
+                    place: format!(
+                        "in cached factory `{}()` with no user key",
+                        m.functions[factory].name
+                    ),
+                    user,
+                });
+            }
+            if cs.targets.is_empty() {
+                return None;
+            }
+            let t = cs.targets[0];
+            if t.on_self {
+                return shared_instance(m, i);
+            }
+            let kept = if t.state {
+                format!("`app.state.{}`", t.name)
+            } else {
+                format!("global `{}`", t.name)
+            };
+            shared_use(m, Scope::Module, &cs.targets).map(|user| Shared {
+                place: format!("in `{}` and kept in {kept}", m.functions[i].name),
+                user,
+            })
+        }
+    }
+}
+
+/// `self.x = X()` in `C.__init__`: shared when one `C` is created once (at
+/// module scope, or kept in a global or `app.state`) and used per request.
+fn shared_instance(m: &Model, init: usize) -> Option<Shared> {
+    let class = m.functions[init].class?;
+    m.calls.iter().find_map(|cs| {
+        let is_class =
+            matches!(&*cs.call.func, ruff_python_ast::Expr::Name(n) if n.id.as_str() == class);
+        if !is_class || cs.targets.iter().all(|t| t.on_self) {
+            return None;
+        }
+        let inner = shared_creation(m, cs)?;
+        Some(Shared {
+            place: format!(
+                "in `{class}.__init__` of the one `{class}` created {}",
+                inner.place
+            ),
+            user: inner.user,
+        })
+    })
+}
+
+pub fn check(ctx: &Ctx, out: &mut Vec<Finding>) {
+    let m = ctx.model();
     if !m.has_entry {
         return;
     }
     for cs in &m.calls {
-        let Some(kind) = cs.kind else { continue };
+        let caller = match cs.scope {
+            Scope::Func(i) => Some(i),
+            _ => None,
+        };
+        // A factory's product counts where it is kept, not where it is built.
+        let (kind, via) = match cs.kind {
+            Some(k) => (k, None),
+            None if cs.in_cached.is_some() || !cs.targets.is_empty() || caller.is_none() => {
+                match summary::returned_kind(ctx, cs.call, caller) {
+                    Some((k, via)) => (k, Some(via)),
+                    None => continue,
+                }
+            }
+            None => continue,
+        };
         if !(kind.holds_files() || (kind == Kind::DaComposite && composite_over_files(m, cs.call)))
         {
             continue;
         }
-        let name = kind.display();
+        // One finding per object: not one per child of a CompositeBackend,
+        // and a backend inside shared deps is reported with the deps (ISO102).
+        if cs.kind.is_some() && inside_kind(m, cs.call, &[Kind::DaComposite, Kind::DeepAgentDeps]) {
+            continue;
+        }
+        let name = match &via {
+            Some(v) => format!("`{}` (returned by `{v}`)", kind.display()),
+            None => format!("`{}`", kind.display()),
+        };
         let range = ruff_text_size::Ranged::range(cs.call);
-        match cs.scope {
-            Scope::Module | Scope::Class(_) => {
-                if let Some(user) = shared_use(m, cs.scope, &cs.targets) {
-                    let place = if matches!(cs.scope, Scope::Module) {
-                        "module scope"
-                    } else {
-                        "class level"
-                    };
-                    out.push(Finding::new(
-                        &RULE,
-                        range,
-                        format!("`{name}` created at {place} is shared by every request (used in `{user}`); create one per user"),
-                    ));
-                }
-            }
-            Scope::Func(i) => {
-                if let Some(factory) = cs.in_cached {
-                    if let Some(user) = cached_factory_used(m, factory) {
-                        out.push(Finding::new(
-                            &RULE,
-                            range,
-                            format!(
-                                "`{name}` returned by cached factory `{}()` with no user key is one instance for all users (called in `{user}`)",
-                                m.functions[factory].name
-                            ),
-                        ));
-                    }
-                    continue;
-                }
-                let f = &m.functions[i];
-                if !f.per_request || !kind.rooted() {
-                    continue;
-                }
-                match known::root_arg(kind, cs.call) {
-                    None => out.push(Finding::new(
-                        &RULE,
-                        range,
-                        format!("`{name}` built per request with no root directory: all users share the working directory"),
-                    )),
-                    Some(root) if m.is_constant(root, Some(f)) => out.push(Finding::new(
-                        &RULE,
-                        ruff_text_size::Ranged::range(root),
-                        format!(
-                            "`{name}` root `{}` has no per-user part: all users share one directory",
-                            known::snippet(m.source, root)
-                        ),
-                    )),
-                    _ => {}
-                }
-            }
+        if let Some(shared) = shared_creation(m, cs) {
+            out.push(Finding::new(
+                &RULE,
+                range,
+                format!(
+                    "{name} created {} is shared by every request (used in `{}`); create one per user",
+                    shared.place, shared.user
+                ),
+            ));
+            continue;
+        }
+        let Some(f) = caller.map(|i| &m.functions[i]) else {
+            continue;
+        };
+        if via.is_some() || !f.per_request || !kind.rooted() {
+            continue;
+        }
+        match known::root_arg(kind, cs.call) {
+            None => out.push(Finding::new(
+                &RULE,
+                range,
+                format!("{name} built per request with no root directory: all users share the working directory"),
+            )),
+            Some(root) if m.is_constant(root, Some(f)) => out.push(Finding::new(
+                &RULE,
+                ruff_text_size::Ranged::range(root),
+                format!(
+                    "{name} root `{}` has no per-user part: all users share one directory",
+                    known::snippet(m.source, root)
+                ),
+            )),
+            _ => {}
         }
     }
 }

@@ -1,9 +1,13 @@
 //! ISO102: `DeepAgentDeps` shared by all users.
 
-use super::iso101_shared_backend::shared_use;
+use ruff_python_ast::Expr;
+
+use super::iso101_shared_backend::shared_creation;
 use crate::lint::diagnostic::Finding;
-use crate::lint::known::Kind;
-use crate::lint::model::{Model, Scope};
+use crate::lint::known::{self, Kind};
+use crate::lint::model::Scope;
+use crate::lint::program::Ctx;
+use crate::lint::summary;
 
 declare_rule! {
     /// # ISO102 shared-deps
@@ -40,20 +44,51 @@ declare_rule! {
     pub const RULE = ("ISO102", "shared-deps", "C1", High, "DeepAgentDeps created at module scope and used for per-request runs");
 }
 
-pub fn check(m: &Model, out: &mut Vec<Finding>) {
+pub fn check(ctx: &Ctx, out: &mut Vec<Finding>) {
+    let m = ctx.model();
     if !m.has_entry {
         return;
     }
     for cs in &m.calls {
-        if cs.kind != Some(Kind::DeepAgentDeps) || matches!(cs.scope, Scope::Func(_)) {
+        let caller = match cs.scope {
+            Scope::Func(i) => Some(i),
+            _ => None,
+        };
+        let via = match cs.kind {
+            Some(Kind::DeepAgentDeps) => None,
+            Some(_) => continue,
+            None => match summary::returned_kind(ctx, cs.call, caller) {
+                Some((Kind::DeepAgentDeps, via)) => Some(via),
+                _ => continue,
+            },
+        };
+        let Some(shared) = shared_creation(m, cs) else {
             continue;
-        }
-        if let Some(user) = shared_use(m, cs.scope, &cs.targets) {
-            out.push(Finding::new(
-                &RULE,
-                ruff_text_size::Ranged::range(cs.call),
-                format!("`DeepAgentDeps` created at module scope is shared by every request (used in `{user}`)"),
-            ));
-        }
+        };
+        let what = match via {
+            Some(v) => format!("`DeepAgentDeps` (returned by `{v}`)"),
+            None => "`DeepAgentDeps`".to_string(),
+        };
+        // Deps hold what they are given: a backend built into them is shared too.
+        let held = known::keyword(cs.call, "backend")
+            .and_then(|b| match b {
+                Expr::Call(c) => m
+                    .calls
+                    .iter()
+                    .find(|x| std::ptr::eq(x.call, c))
+                    .and_then(|x| x.kind),
+                _ => None,
+            })
+            .filter(|k| k.holds_files() || *k == Kind::DaComposite)
+            .map(|k| format!(", and so is the `{}` it holds", k.display()))
+            .unwrap_or_default();
+        out.push(Finding::new(
+            &RULE,
+            ruff_text_size::Ranged::range(cs.call),
+            format!(
+                "{what} created {} is shared by every request (used in `{}`){held}",
+                shared.place, shared.user
+            ),
+        ));
     }
 }

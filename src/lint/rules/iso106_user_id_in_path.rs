@@ -1,7 +1,7 @@
 //! ISO106: a request-controlled value in a filesystem path.
 
 use crate::lint::diagnostic::Finding;
-use crate::lint::model::Model;
+use crate::lint::program::Ctx;
 use crate::lint::taint;
 
 declare_rule! {
@@ -14,17 +14,22 @@ declare_rule! {
     /// handlers: path, query and body fields, websocket query params, the message
     /// sender; parameters of functions that run an agent with per-request deps)
     /// through assignments, f-strings, `+`, `%`, `.format`, `os.path.join`, `Path`
-    /// and its `/` operator, and same-file helper calls, into a filesystem path:
+    /// and its `/` operator, same-file helpers, and helpers in other modules of the
+    /// program (through their summaries; reported at the argument, with the flow
+    /// down to the sink in SARIF `codeFlows` and JSON `flow`), into a filesystem path:
     /// `root_dir=`, `workspace_root=`, `FileCheckpointStore(...)`, `LocalWorkspace(...)`,
     /// `SessionManager.get_or_create(id)` on a manager with a `workspace_root` (it
     /// builds and mounts `workspace_root/<id>/workspace`), checkpoint database file
     /// names (`SqliteSaver.from_conn_string`, `sqlite3.connect`), `open`,
-    /// `shutil.rmtree`, `os.remove`, `os.makedirs`, `Path(...)`.
+    /// `shutil.rmtree`, `os.remove`, `os.makedirs`, `Path(...)`, pathlib methods on a
+    /// tainted path (`(BASE / user_id).write_text(...)`), `aiofiles.open`.
     ///
     /// A value is cleared by validation before use: a regex `fullmatch` (or a
     /// `match` anchored with `$`) whose failure returns or raises, `uuid.UUID(...)`,
     /// a hash digest, `int(...)`, a parameter typed `int` or `UUID`, or an explicit
-    /// check that rejects both separators and dots (`if "/" in x or ".." in x: raise`).
+    /// check that rejects both separators and dots (`if "/" in x or ".." in x: raise`),
+    /// an allow-list (`if suffix not in ALLOWED: raise`), `secure_filename`, a `uuid4()`
+    /// name, or `os.path.realpath` followed by a `startswith(BASE + os.sep)` check.
     ///
     /// ## Why is this bad
     /// A user id is not a safe path segment. A framework path parameter cannot hold
@@ -54,18 +59,21 @@ declare_rule! {
     pub const RULE = ("ISO106", "user-id-in-path", "C1", Critical, "A request-controlled value flows into a filesystem path without validation");
 }
 
-pub fn check(m: &Model, out: &mut Vec<Finding>) {
-    if !m.has_entry {
+pub fn check(ctx: &Ctx, out: &mut Vec<Finding>) {
+    if !ctx.model().has_entry {
         return;
     }
-    for hit in taint::analyze(m) {
-        out.push(Finding::new(
-            &RULE,
-            hit.range,
-            format!(
-                "request-controlled value flows into {} without validation: `..` or `../<other user>` escapes the user's directory",
-                hit.sink
-            ),
-        ));
+    for hit in taint::analyze(ctx) {
+        out.push(
+            Finding::new(
+                &RULE,
+                hit.range,
+                format!(
+                    "request-controlled value flows into {} without validation: `..` or `../<other user>` escapes the user's directory",
+                    hit.sink
+                ),
+            )
+            .with_flow(hit.flow),
+        );
     }
 }

@@ -1,6 +1,6 @@
 //! ISO107: code execution on the host from a per-request path.
 
-use super::iso101_shared_backend::{cached_factory_used, shared_use};
+use super::iso101_shared_backend::{cached_factory_used, shared_creation, shared_use};
 use crate::lint::diagnostic::Finding;
 use crate::lint::known;
 use crate::lint::model::{Model, Scope};
@@ -46,7 +46,10 @@ pub fn check(m: &Model, out: &mut Vec<Finding>) {
         }
         let user = match (cs.scope, cs.in_cached) {
             (_, Some(factory)) => cached_factory_used(m, factory),
-            (Scope::Func(i), None) => m.functions[i].per_request.then_some(m.functions[i].name),
+            (Scope::Func(i), None) if m.functions[i].per_request => {
+                Some(m.functions[i].name.to_string())
+            }
+            (Scope::Func(_), None) => shared_creation(m, cs).map(|s| s.user),
             (scope, None) => shared_use(m, scope, &cs.targets),
         };
         if let Some(user) = user {

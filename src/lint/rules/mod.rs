@@ -2,7 +2,7 @@
 //! `isocheck explain` prints (taken from the doc attributes by [`declare_rule!`]).
 
 use super::diagnostic::{Finding, Severity};
-use super::model::Model;
+use super::program::Ctx;
 
 /// Static description of a rule. `doc` is the rule's doc comment, verbatim.
 #[derive(Debug)]
@@ -70,6 +70,47 @@ pub static ALL: [&RuleMeta; 10] = [
     &iso109_store_without_user_namespace::RULE,
 ];
 
+/// Taxonomy tags of a rule for code-scanning tools: the CWE
+/// (`external/cwe/cwe-22`), the OWASP Top 10 for LLM Applications 2025 and the
+/// OWASP Top 10 for Agentic Applications ids, and `security` (or `reliability`
+/// for rules about state that is lost rather than leaked).
+pub fn tags(code: &str) -> &'static [&'static str] {
+    const LEAK: &[&str] = &[
+        "security",
+        "external/cwe/cwe-668",
+        "external/owasp-llm/LLM02:2025",
+        "external/owasp-agentic/ASI06",
+    ];
+    match code {
+        "ISO101" | "ISO102" | "ISO103" | "ISO105" | "ISO109" => LEAK,
+        "ISO106" => &[
+            "security",
+            "external/cwe/cwe-22",
+            "external/owasp-llm/LLM02:2025",
+            "external/owasp-agentic/ASI03",
+        ],
+        "ISO107" => &[
+            "security",
+            "external/cwe/cwe-250",
+            "external/owasp-llm/LLM06:2025",
+            "external/owasp-agentic/ASI05",
+        ],
+        "ISO104" | "ISO108" => &["reliability"],
+        _ => &[],
+    }
+}
+
+/// GitHub code scanning's `security-severity` (0-10) for a severity.
+pub fn security_severity(s: Severity) -> &'static str {
+    match s {
+        Severity::Critical => "9.1",
+        Severity::High => "7.5",
+        Severity::Medium => "5.0",
+        Severity::Low => "3.0",
+        Severity::Info => "1.0",
+    }
+}
+
 /// A rule by code (`ISO106`) or name (`user-id-in-path`), case-insensitive.
 pub fn lookup(key: &str) -> Option<&'static RuleMeta> {
     let key = key.trim();
@@ -78,14 +119,15 @@ pub fn lookup(key: &str) -> Option<&'static RuleMeta> {
         .find(|r| r.code.eq_ignore_ascii_case(key) || r.name.eq_ignore_ascii_case(key))
 }
 
-/// Runs every AST rule over one file's model.
-pub fn check_all(model: &Model, out: &mut Vec<Finding>) {
-    iso101_shared_backend::check(model, out);
-    iso102_shared_deps::check(model, out);
-    iso103_shared_checkpoint_store::check(model, out);
+/// Runs every rule over one file of the program.
+pub fn check_all(ctx: &Ctx, out: &mut Vec<Finding>) {
+    let model = ctx.model();
+    iso101_shared_backend::check(ctx, out);
+    iso102_shared_deps::check(ctx, out);
+    iso103_shared_checkpoint_store::check(ctx, out);
     iso104_ephemeral_checkpoint_store::check(model, out);
     iso105_shared_message_history::check(model, out);
-    iso106_user_id_in_path::check(model, out);
+    iso106_user_id_in_path::check(ctx, out);
     iso107_unsandboxed_execute::check(model, out);
     iso108_ephemeral_memory::check(model, out);
     iso109_store_without_user_namespace::check(model, out);
