@@ -446,7 +446,6 @@ impl Engine<'_> {
     }
 }
 
-
 /// A short form of an outcome for traces.
 pub fn summarize(outcome: &Result<Obs, SubjectError>) -> String {
     match outcome {
@@ -549,10 +548,14 @@ pub fn run(
             });
         } else if result.status == "fail" {
             // A failing family may still have left a store unjudged.
-            not_judged.extend(eng.not_judged(*fam, &cov).into_iter().map(|reason| NotJudged {
-                scenario: fam.name().into(),
-                reason,
-            }));
+            not_judged.extend(
+                eng.not_judged(*fam, &cov)
+                    .into_iter()
+                    .map(|reason| NotJudged {
+                        scenario: fam.name().into(),
+                        reason,
+                    }),
+            );
         }
         scenarios.push(result);
         ran.push(*fam);
@@ -660,8 +663,8 @@ fn checklist(
             let (status, note) = if findings.iter().any(|f| f.checklist == *id) {
                 (Status::Fail, None)
             } else if covering.iter().any(|s| s.status == "pass") {
-                let note = (!unjudged.is_empty())
-                    .then(|| format!("not tested: {}", unjudged.join("; ")));
+                let note =
+                    (!unjudged.is_empty()).then(|| format!("not tested: {}", unjudged.join("; ")));
                 (Status::Pass, note)
             } else if covering.is_empty() {
                 (

@@ -224,8 +224,16 @@ fn an_adapter_that_declares_neither_persistence_nor_context_leaves_both_untested
     let Some((code, out, err)) = fake("ok", DECLARED) else {
         return;
     };
-    assert_eq!(code, 0, "{err}\n{out}");
+    // Neither selected scenario could judge anything: never exit 0.
+    assert_eq!(code, 3, "{err}\n{out}");
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert!(
+        v["subject_failure"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("nothing was judged"),
+        "{v}"
+    );
     let p = scenario(&v, "persistence");
     assert_eq!(p["status"], "not-tested", "{p}");
     assert!(p.to_string().contains("--expect-persistence"), "{p}");

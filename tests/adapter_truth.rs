@@ -88,10 +88,15 @@ fn pattern_b_never_stores_memory_on_the_real_local_backend() {
             assert_eq!(s["status"], "not-tested", "{mode}: {s}");
             let note = s["note"].as_str().unwrap();
             assert!(note.contains(op), "{mode} {family}: {note}");
-            assert!(note.contains("outside allowed directories"), "{mode}: {note}");
+            assert!(
+                note.contains("outside allowed directories"),
+                "{mode}: {note}"
+            );
         }
         // The truncated-preview fallback of the eviction is named as such.
-        let ev = scenario(&v, "eviction-accumulation")["note"].as_str().unwrap();
+        let ev = scenario(&v, "eviction-accumulation")["note"]
+            .as_str()
+            .unwrap();
         assert!(ev.contains("returning truncated preview"), "{mode}: {ev}");
     }
 }
@@ -106,7 +111,14 @@ fn agent_checkpoints_without_a_store_share_the_agents_fallback_store() {
     let (code, v, err) = run(
         &py,
         app,
-        &["--scenarios", "checkpoints", "--cases", "6", "--rounds", "1"],
+        &[
+            "--scenarios",
+            "checkpoints",
+            "--cases",
+            "6",
+            "--rounds",
+            "1",
+        ],
     );
     assert_eq!(code, 1, "{err}\n{v:#}");
     assert_eq!(item(&v, "C2"), "fail", "{v:#}");
@@ -119,8 +131,19 @@ fn agent_checkpoints_without_a_store_share_the_agents_fallback_store() {
 #[test]
 fn a_hostile_checkpoint_id_reaches_another_users_file_through_rewind_to() {
     let Some(py) = venv_python() else { return };
-    let budget = ["--scenarios", "checkpoints", "--cases", "40", "--rounds", "1"];
-    let (code, v, err) = run(&py, "fixtures/apps/checkpoint_apps.py:file_store --agent", &budget);
+    let budget = [
+        "--scenarios",
+        "checkpoints",
+        "--cases",
+        "40",
+        "--rounds",
+        "1",
+    ];
+    let (code, v, err) = run(
+        &py,
+        "fixtures/apps/checkpoint_apps.py:file_store --agent",
+        &budget,
+    );
     assert_eq!(code, 1, "{err}\n{v:#}");
     let leak = findings(&v, "checkpoints")
         .into_iter()
@@ -130,11 +153,18 @@ fn a_hostile_checkpoint_id_reaches_another_users_file_through_rewind_to() {
     let op = leak["evidence"]["operation"].as_str().unwrap();
     assert!(op.contains("../"), "through a hostile id: {leak:#}");
     assert!(
-        leak["evidence"]["detail"].as_str().unwrap().contains("saw canary"),
+        leak["evidence"]["detail"]
+            .as_str()
+            .unwrap()
+            .contains("saw canary"),
         "{leak:#}"
     );
 
-    let (code, v, err) = run(&py, "fixtures/apps/checkpoint_apps.py:per_user --agent", &budget);
+    let (code, v, err) = run(
+        &py,
+        "fixtures/apps/checkpoint_apps.py:per_user --agent",
+        &budget,
+    );
     assert_eq!(code, 0, "{err}\n{v:#}");
     assert_eq!(item(&v, "C2"), "pass", "{v:#}");
 }
@@ -150,7 +180,14 @@ fn evictions_are_attacked_with_the_subjects_real_names() {
     let (code, v, err) = run(
         &py,
         "pattern-a",
-        &["--scenarios", "eviction-accumulation", "--cases", "64", "--rounds", "1"],
+        &[
+            "--scenarios",
+            "eviction-accumulation",
+            "--cases",
+            "64",
+            "--rounds",
+            "1",
+        ],
     );
     assert_eq!(code, 1, "{err}\n{v:#}");
     let f = findings(&v, "eviction-accumulation");

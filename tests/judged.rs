@@ -61,13 +61,48 @@ const CHANNELS: [(&str, &str, &str, &str); 10] = [
         "read,read_bytes,exists,ls_info,glob_info,grep_raw",
         "files: no observation succeeded",
     ),
-    ("memory-collision", "C1", "save_memory", "memory: every save_memory failed"),
-    ("plan-uniqueness", "C1", "save_plan", "plans: every save_plan failed"),
-    ("eviction-accumulation", "C1", "evict", "evicted results: every evict failed"),
-    ("context-files", "C1", "write", "context files: every write of a context file failed"),
-    ("checkpoints", "C2", "ck_save", "checkpoints: every checkpoint save failed"),
-    ("history", "C3", "hist_append", "message history: every history append failed"),
-    ("execute-escape", "C5", "execute", "command execution: no observation succeeded"),
+    (
+        "memory-collision",
+        "C1",
+        "save_memory",
+        "memory: every save_memory failed",
+    ),
+    (
+        "plan-uniqueness",
+        "C1",
+        "save_plan",
+        "plans: every save_plan failed",
+    ),
+    (
+        "eviction-accumulation",
+        "C1",
+        "evict",
+        "evicted results: every evict failed",
+    ),
+    (
+        "context-files",
+        "C1",
+        "write",
+        "context files: every write of a context file failed",
+    ),
+    (
+        "checkpoints",
+        "C2",
+        "ck_save",
+        "checkpoints: every checkpoint save failed",
+    ),
+    (
+        "history",
+        "C3",
+        "hist_append",
+        "message history: every history append failed",
+    ),
+    (
+        "execute-escape",
+        "C5",
+        "execute",
+        "command execution: no observation succeeded",
+    ),
     // (A refused save_memory is a C4 finding of its own: memory is
     // silently never kept. Here the reads after the reopen fail instead.)
     (
@@ -84,7 +119,10 @@ fn a_family_whose_store_cannot_be_observed_is_not_tested_with_the_reason() {
     for (family, id, failing, reason) in CHANNELS {
         let (code, v) = run(&py, failing, family);
         let s = scenario(&v, family);
-        assert_eq!(s["status"], "not-tested", "{family} with {failing} failing: {v:#}");
+        assert_eq!(
+            s["status"], "not-tested",
+            "{family} with {failing} failing: {v:#}"
+        );
         let note = s["note"].as_str().unwrap_or_default();
         assert!(note.contains(reason), "{family}: {note:?} lacks {reason:?}");
         assert!(
@@ -142,7 +180,10 @@ fn an_item_passes_on_what_was_judged_and_names_what_was_not() {
         .unwrap();
     assert_eq!(c1["status"], "pass");
     assert!(
-        c1["note"].as_str().unwrap_or_default().contains("memory-collision"),
+        c1["note"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("memory-collision"),
         "{c1}"
     );
 }

@@ -135,7 +135,9 @@ impl Coverage {
             return format!("{what}: no {} ran", s.writers());
         }
         if c.writes == 0 {
-            let err = c.first_write_error.unwrap_or_else(|| "no error given".into());
+            let err = c
+                .first_write_error
+                .unwrap_or_else(|| "no error given".into());
             return format!("{what}: every {} failed ({err})", s.writers());
         }
         let looked = if s == Surface::Reopen {
@@ -179,10 +181,9 @@ fn observed_kind(op: &Op) -> Option<Surface> {
         | Op::Glob { .. }
         | Op::Grep { .. } => Surface::Files,
         Op::ReadMemory { .. } => Surface::Memory,
-        Op::CkGet { .. }
-        | Op::CkGetByLabel { .. }
-        | Op::CkList
-        | Op::CkCount => Surface::Checkpoints,
+        Op::CkGet { .. } | Op::CkGetByLabel { .. } | Op::CkList | Op::CkCount => {
+            Surface::Checkpoints
+        }
         Op::HistGet => Surface::History,
         Op::Execute { .. } => Surface::Execute,
         _ => return None,
@@ -204,7 +205,10 @@ fn shows(op: &Op, w: &Write) -> bool {
             file_like && w.path.as_deref() == Some(normalize(path).as_str())
         }
         Op::Ls { path } | Op::Glob { path, .. } | Op::Grep { path, .. } => {
-            file_like && w.path.as_deref().is_some_and(|p| is_under(p, &normalize(path)))
+            file_like
+                && w.path
+                    .as_deref()
+                    .is_some_and(|p| is_under(p, &normalize(path)))
         }
         Op::ReadMemory { .. } => w.surface == Surface::Memory,
         Op::CkGet { .. } | Op::CkGetByLabel { .. } | Op::CkList | Op::CkCount => {

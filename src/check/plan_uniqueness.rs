@@ -123,7 +123,9 @@ impl Family for PlanUniqueness {
             if let Some(id) = plan_id(p) {
                 let name = p.rsplit('/').next().unwrap_or_default();
                 if let Some(slug) = name.rsplit_once(&id[..id.len().min(6)]).map(|(s, _)| s) {
-                    let titles = slugs.entry(slug.trim_end_matches('-').to_string()).or_default();
+                    let titles = slugs
+                        .entry(slug.trim_end_matches('-').to_string())
+                        .or_default();
                     if !titles.contains(title) {
                         titles.push(title.clone());
                     }

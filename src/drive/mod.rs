@@ -187,13 +187,16 @@ fn joined<T>(r: Result<T, tokio::task::JoinError>) -> Result<T, Fatal> {
 fn crafted(op: &Op, user: usize, entries: &[Entry]) -> Op {
     match op {
         Op::Evict { call_id, content } if call_id == ECHO_CALL_ID => {
-            let stored = entries.iter().rev().find_map(|e| match (&e.op, &e.outcome) {
-                (Op::Evict { call_id, .. }, Ok(Obs::Path(p))) if e.user == user => {
-                    let name = p.rsplit('/').next().unwrap_or_default();
-                    (!name.is_empty() && name != call_id).then(|| name.to_string())
-                }
-                _ => None,
-            });
+            let stored = entries
+                .iter()
+                .rev()
+                .find_map(|e| match (&e.op, &e.outcome) {
+                    (Op::Evict { call_id, .. }, Ok(Obs::Path(p))) if e.user == user => {
+                        let name = p.rsplit('/').next().unwrap_or_default();
+                        (!name.is_empty() && name != call_id).then(|| name.to_string())
+                    }
+                    _ => None,
+                });
             Op::Evict {
                 call_id: stored.unwrap_or_else(|| "a_b".to_string()),
                 content: content.clone(),

@@ -134,7 +134,10 @@ impl Conn {
         let mut cmd = Command::new(&argv[0]);
         cmd.args(&argv[1..])
             .env("TMPDIR", tmpdir.path())
-            .env("ISOCHECK_DEBRIS_FILE", tmpdir.path().join(super::debris::FILE))
+            .env(
+                "ISOCHECK_DEBRIS_FILE",
+                tmpdir.path().join(super::debris::FILE),
+            )
             .stdin(std::process::Stdio::piped())
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::inherit())
