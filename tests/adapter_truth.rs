@@ -13,7 +13,10 @@ use common::*;
 
 fn run(py: &str, factory: &str, extra: &[&str]) -> (i32, serde_json::Value, String) {
     let cmd = format!("{py} -m isocheck_adapter --factory {factory}");
-    let mut args = vec!["run", "--adapter", &cmd, "--seed", "5", "--format", "json"];
+    let mut args = vec!["run", "--adapter", &cmd, "--format", "json"];
+    if !extra.contains(&"--seed") {
+        args.extend(["--seed", "5"]);
+    }
     args.extend_from_slice(extra);
     let o = isocheck_in_root(&args);
     let err = stderr(&o);
@@ -273,4 +276,44 @@ fn sigterm_during_a_pattern_c_run_leaves_no_process_container_or_temp_dir() {
     let debris: Vec<_> = std::fs::read_dir(&tmp).unwrap().flatten().collect();
     assert!(debris.is_empty(), "left in the temp dir: {debris:?}");
     std::fs::remove_dir_all(&tmp).unwrap();
+}
+
+/// pattern-c as the guide writes it promises persistence, but pydantic-deep
+/// writes memory at `/.deep/memory/...` in the container's own filesystem,
+/// outside the workspace SessionManager mounts: a user who returns after
+/// the manager released the sandbox (as its idle cleanup does) finds none.
+#[test]
+fn pattern_c_memory_does_not_survive_the_sandbox() {
+    let Some(py) = venv_python() else { return };
+    if !docker_engine() {
+        return;
+    }
+    let (code, v, err) = run(
+        &py,
+        "pattern-c",
+        &[
+            "--scenarios",
+            "persistence",
+            "--cases",
+            "3",
+            "--users",
+            "2",
+            "--max-ops",
+            "4",
+            "--rounds",
+            "1",
+            "--seed",
+            "2",
+        ],
+    );
+    assert_eq!(code, 1, "{err}\n{v:#}");
+    assert_eq!(item(&v, "C4"), "fail", "{v:#}");
+    let c4 = findings(&v, "persistence");
+    assert!(
+        c4.iter().any(|f| f["evidence"]["detail"]
+            .as_str()
+            .unwrap()
+            .contains("did not survive reopening the session (expected: persistent)")),
+        "{c4:#?}"
+    );
 }
