@@ -25,25 +25,6 @@ fn run(py: &str, factory: &str, extra: &[&str]) -> (i32, serde_json::Value, Stri
     (o.status.code().unwrap(), v, err)
 }
 
-fn item(v: &serde_json::Value, id: &str) -> String {
-    v["checklist"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["id"] == id)
-        .map(|c| c["status"].as_str().unwrap().to_string())
-        .unwrap_or_default()
-}
-
-fn scenario<'a>(v: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
-    v["scenarios"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|s| s["name"] == name)
-        .unwrap_or_else(|| panic!("no scenario {name}: {v:#}"))
-}
-
 fn findings<'a>(v: &'a serde_json::Value, scenario: &str) -> Vec<&'a serde_json::Value> {
     v["findings"]
         .as_array()
@@ -72,7 +53,7 @@ fn pattern_b_never_stores_memory_on_the_real_local_backend() {
             &["--scenarios", scenarios, "--cases", "6", "--rounds", "1"],
         );
         assert_eq!(code, 1, "{mode}: {err}\n{v:#}");
-        assert_eq!(item(&v, "C4"), "fail", "{mode}: {v:#}");
+        assert_eq!(item_status(&v, "C4"), "fail", "{mode}: {v:#}");
         let c4 = findings(&v, "persistence");
         assert!(
             c4.iter().any(|f| f["evidence"]["detail"]
@@ -87,7 +68,7 @@ fn pattern_b_never_stores_memory_on_the_real_local_backend() {
             ("eviction-accumulation", "every evict failed"),
         ] {
             assert!(findings(&v, family).is_empty(), "{mode} {family}: {v:#}");
-            let s = scenario(&v, family);
+            let s = scenario_in(&v, family);
             assert_eq!(s["status"], "not-tested", "{mode}: {s}");
             let note = s["note"].as_str().unwrap();
             assert!(note.contains(op), "{mode} {family}: {note}");
@@ -97,7 +78,7 @@ fn pattern_b_never_stores_memory_on_the_real_local_backend() {
             );
         }
         // The truncated-preview fallback of the eviction is named as such.
-        let ev = scenario(&v, "eviction-accumulation")["note"]
+        let ev = scenario_in(&v, "eviction-accumulation")["note"]
             .as_str()
             .unwrap();
         assert!(ev.contains("returning truncated preview"), "{mode}: {ev}");
@@ -124,7 +105,7 @@ fn agent_checkpoints_without_a_store_share_the_agents_fallback_store() {
         ],
     );
     assert_eq!(code, 1, "{err}\n{v:#}");
-    assert_eq!(item(&v, "C2"), "fail", "{v:#}");
+    assert_eq!(item_status(&v, "C2"), "fail", "{v:#}");
 }
 
 /// A FileCheckpointStore per user rooted at `{base}/{user_id}` (plain ids
@@ -169,7 +150,7 @@ fn a_hostile_checkpoint_id_reaches_another_users_file_through_rewind_to() {
         &budget,
     );
     assert_eq!(code, 0, "{err}\n{v:#}");
-    assert_eq!(item(&v, "C2"), "pass", "{v:#}");
+    assert_eq!(item_status(&v, "C2"), "pass", "{v:#}");
 }
 
 /// pydantic-deep appends a hash to a call id its sanitizer rewrote

@@ -33,25 +33,6 @@ fn run(py: &str, failing: &str, scenarios: &str) -> (i32, serde_json::Value) {
     (o.status.code().unwrap(), v)
 }
 
-fn scenario<'a>(v: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
-    v["scenarios"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|s| s["name"] == name)
-        .unwrap_or_else(|| panic!("no scenario {name}: {v:#}"))
-}
-
-fn item(v: &serde_json::Value, id: &str) -> String {
-    v["checklist"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["id"] == id)
-        .map(|c| c["status"].as_str().unwrap().to_string())
-        .unwrap()
-}
-
 /// (family, its checklist item, the failing operations, words the reason must hold)
 const CHANNELS: [(&str, &str, &str, &str); 10] = [
     ("cross-read", "C1", "write", "files: every write failed"),
@@ -118,7 +99,7 @@ fn a_family_whose_store_cannot_be_observed_is_not_tested_with_the_reason() {
     let Some(py) = system_python() else { return };
     for (family, id, failing, reason) in CHANNELS {
         let (code, v) = run(&py, failing, family);
-        let s = scenario(&v, family);
+        let s = scenario_in(&v, family);
         assert_eq!(
             s["status"], "not-tested",
             "{family} with {failing} failing: {v:#}"
@@ -130,7 +111,7 @@ fn a_family_whose_store_cannot_be_observed_is_not_tested_with_the_reason() {
             "{family}: the subject's own error is the evidence: {note:?}"
         );
         // The item it speaks for is not a pass, and the report says why.
-        assert_eq!(item(&v, id), "not-tested", "{family}: {v:#}");
+        assert_eq!(item_status(&v, id), "not-tested", "{family}: {v:#}");
         let not_judged = v["not_judged"].as_array().unwrap();
         assert!(
             not_judged.iter().any(|n| n["scenario"] == family),
@@ -155,10 +136,10 @@ fn the_same_subject_with_nothing_failing_passes_every_family() {
     let (code, v) = run(&py, "none", &all.join(","));
     assert_eq!(code, 0, "{v:#}");
     for family in all {
-        assert_eq!(scenario(&v, family)["status"], "pass", "{family}: {v:#}");
+        assert_eq!(scenario_in(&v, family)["status"], "pass", "{family}: {v:#}");
     }
     for id in ["C1", "C2", "C3", "C4", "C5"] {
-        assert_eq!(item(&v, id), "pass", "{id}: {v:#}");
+        assert_eq!(item_status(&v, id), "pass", "{id}: {v:#}");
     }
     assert!(v["not_judged"].as_array().unwrap().is_empty(), "{v:#}");
 }
@@ -170,8 +151,8 @@ fn an_item_passes_on_what_was_judged_and_names_what_was_not() {
     // C1 passes on the files, and says memory-collision could not judge.
     let (code, v) = run(&py, "save_memory", "cross-read,memory-collision");
     assert_eq!(code, 0, "{v:#}");
-    assert_eq!(scenario(&v, "cross-read")["status"], "pass");
-    assert_eq!(scenario(&v, "memory-collision")["status"], "not-tested");
+    assert_eq!(scenario_in(&v, "cross-read")["status"], "pass");
+    assert_eq!(scenario_in(&v, "memory-collision")["status"], "not-tested");
     let c1 = v["checklist"]
         .as_array()
         .unwrap()

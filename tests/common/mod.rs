@@ -141,3 +141,24 @@ pub fn docker_engine() -> bool {
         }
     }
 }
+
+/// A scenario's entry in a JSON report.
+pub fn scenario_in<'a>(v: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
+    v["scenarios"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == name)
+        .unwrap_or_else(|| panic!("no scenario {name}: {v:#}"))
+}
+
+/// A checklist item's status in a JSON report ("" when absent).
+pub fn item_status(v: &serde_json::Value, id: &str) -> String {
+    v["checklist"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == id)
+        .map(|c| c["status"].as_str().unwrap().to_string())
+        .unwrap_or_default()
+}
