@@ -2,13 +2,15 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, Parser, Subcommand};
 
 use isocheck::check::{self, Family};
 use isocheck::engine::{self, RunConfig};
 use isocheck::gen::{GenConfig, IdMix};
 use isocheck::registry;
-use isocheck::report::{render_text, Severity};
+use isocheck::report::baseline::Baseline;
+use isocheck::report::outputs::Outputs;
+use isocheck::report::{Format, Report, Severity};
 
 /// Exit code for usage and configuration errors.
 const USAGE: u8 = 2;
@@ -38,12 +40,6 @@ enum Command {
     },
     /// Statically check Python application code against the multi-user checklist.
     Lint(isocheck::lint::LintArgs),
-}
-
-#[derive(Debug, Clone, Copy, ValueEnum)]
-enum Format {
-    Text,
-    Json,
 }
 
 #[derive(Debug, Args)]
@@ -89,9 +85,23 @@ struct RunArgs {
     /// Report format.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     format: Format,
-    /// Write the report to this file instead of standard output.
+    /// PATH: write the --format report there instead of standard output.
+    /// FORMAT=PATH: also write that format there (text, json, markdown,
+    /// junit, sarif). Repeatable; every path is checked before the run.
+    #[arg(long, value_name = "[FORMAT=]PATH")]
+    output: Vec<String>,
+    /// Accept the findings whose fingerprints this file holds (made by
+    /// --write-baseline): they stay in the report, marked baselined, but do
+    /// not fail the run.
+    #[arg(long, value_name = "FILE")]
+    baseline: Option<PathBuf>,
+    /// Write the fingerprints of this run's findings to FILE (a baseline).
+    #[arg(long, value_name = "FILE")]
+    write_baseline: Option<PathBuf>,
+    /// The file SARIF results point at (say, the code that gives each user
+    /// its backend), for code scanning; default: a logical location only.
     #[arg(long, value_name = "PATH")]
-    output: Option<PathBuf>,
+    sarif_artifact: Option<String>,
     /// Lowest severity that makes the run fail (exit 1).
     #[arg(long, value_enum, default_value_t = Severity::Low, value_name = "SEVERITY")]
     fail_on: Severity,
@@ -99,8 +109,8 @@ struct RunArgs {
     #[arg(long, default_value_t = 30, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..=3600))]
     op_timeout: u64,
     /// Search rounds per scenario family: after a finding, each further
-    /// round looks for a kind of finding not yet seen (1: stop at the first).
-    #[arg(long, default_value_t = 8, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=64))]
+    /// round looks for a root cause not yet seen (1: stop at the first).
+    #[arg(long, default_value_t = 32, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=64))]
     rounds: u32,
     /// At most this many operations per user and case.
     #[arg(long, default_value_t = 8, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=64))]
@@ -136,6 +146,17 @@ fn random_seed() -> u64 {
 }
 
 fn run(args: RunArgs) -> u8 {
+    // Every output path and the baseline are checked before the run.
+    let outputs = match Outputs::parse(&args.output, args.format)
+        .and_then(|o| o.check(args.write_baseline.as_deref()).map(|()| o))
+    {
+        Ok(o) => o,
+        Err(e) => return usage_error(e),
+    };
+    let baseline = match args.baseline.as_deref().map(Baseline::load).transpose() {
+        Ok(b) => b,
+        Err(e) => return usage_error(e),
+    };
     let profile = match isocheck::profile::Profile::load(&args.suite) {
         Ok(p) => std::sync::Arc::new(p),
         Err(e) => return usage_error(e),
@@ -166,7 +187,7 @@ fn run(args: RunArgs) -> u8 {
     cfg.drive.op_timeout = Duration::from_secs(args.op_timeout);
     cfg.scenarios = args.scenarios.clone();
     cfg.max_rounds = args.rounds as usize;
-    if args.rounds != 8 {
+    if args.rounds != 32 {
         cfg.replay_args.push(format!("--rounds {}", args.rounds));
     }
     cfg.drive.profile = profile;
@@ -201,26 +222,12 @@ fn run(args: RunArgs) -> u8 {
     if args.max_ops != 8 {
         cfg.replay_args.push(format!("--max-ops {}", args.max_ops));
     }
-    let report = engine::run(factory, &families, &cfg);
-    let rendered = match args.format {
-        Format::Text => render_text(&report),
-        Format::Json => report.to_json(),
-    };
-    match &args.output {
-        Some(path) => {
-            if let Err(e) = std::fs::write(path, &rendered) {
-                return usage_error(format!(
-                    "cannot write the report to {}: {e}",
-                    path.display()
-                ));
-            }
-            eprintln!(
-                "isocheck: {} findings, report written to {} (seed {seed})",
-                report.summary.findings,
-                path.display()
-            );
-        }
-        None => print!("{rendered}"),
+    let mut report = engine::run(factory, &families, &cfg);
+    if let (Some(b), Some(path)) = (&baseline, &args.baseline) {
+        b.apply(&mut report, &path.display().to_string());
+    }
+    if let Err(e) = write_outputs(&report, &args, &outputs) {
+        return usage_error(e);
     }
     if let Some(why) = &report.incomplete {
         eprintln!("isocheck: {why}");
@@ -233,6 +240,49 @@ fn run(args: RunArgs) -> u8 {
         }
     }
     report.exit_code(args.fail_on)
+}
+
+/// Writes the reports and the baseline, prints the `--format` report on
+/// standard output unless a plain `--output` took it, and says on stderr
+/// what went where.
+fn write_outputs(report: &Report, args: &RunArgs, outputs: &Outputs) -> Result<(), String> {
+    let artifact = args.sarif_artifact.as_deref();
+    let mut written = Vec::new();
+    for (format, path) in &outputs.files {
+        std::fs::write(path, report.render(*format, artifact))
+            .map_err(|e| format!("cannot write the report to {}: {e}", path.display()))?;
+        written.push(path.display().to_string());
+    }
+    if let Some(path) = &args.write_baseline {
+        std::fs::write(path, Baseline::of(report).to_json())
+            .map_err(|e| format!("cannot write the baseline to {}: {e}", path.display()))?;
+    }
+    if outputs.stdout {
+        print!("{}", report.render(args.format, artifact));
+    }
+    let s = &report.summary;
+    let baselined = if s.baselined > 0 {
+        format!(" ({} baselined)", s.baselined)
+    } else {
+        String::new()
+    };
+    let mut what = match written.len() {
+        0 => Vec::new(),
+        1 => vec![format!("report written to {}", written[0])],
+        _ => vec![format!("reports written to {}", written.join(", "))],
+    };
+    if let Some(path) = &args.write_baseline {
+        what.push(format!("baseline written to {}", path.display()));
+    }
+    if !what.is_empty() {
+        eprintln!(
+            "isocheck: {} findings{baselined}, {} (seed {})",
+            s.findings,
+            what.join(", "),
+            report.seed
+        );
+    }
+    Ok(())
 }
 
 fn list() -> u8 {
@@ -300,43 +350,7 @@ fn main() -> ExitCode {
     }
     let cli = match Cli::try_parse() {
         Ok(c) => c,
-        Err(e) => {
-            use clap::error::ErrorKind::*;
-            return match e.kind() {
-                DisplayHelp | DisplayVersion => {
-                    let _ = e.print();
-                    ExitCode::SUCCESS
-                }
-                _ => {
-                    // One line: what was wrong and what is accepted.
-                    let text = e.render().to_string();
-                    let first = text
-                        .lines()
-                        .find(|l| !l.trim().is_empty())
-                        .unwrap_or("invalid arguments");
-                    let first = first.strip_prefix("error: ").unwrap_or(first);
-                    use clap::error::{ContextKind, ContextValue};
-                    let accepted = match (
-                        e.get(ContextKind::ValidValue),
-                        e.get(ContextKind::InvalidArg),
-                    ) {
-                        (Some(ContextValue::Strings(v)), _) => {
-                            format!(" (accepted: {})", v.join(", "))
-                        }
-                        (None, Some(ContextValue::Strings(v)))
-                            if e.kind() == MissingRequiredArgument =>
-                        {
-                            format!(" {}", v.join(", "))
-                        }
-                        _ => String::new(),
-                    };
-                    let first = first.trim_end_matches(':');
-                    ExitCode::from(usage_error(format!(
-                        "{first}{accepted} (see 'isocheck --help')"
-                    )))
-                }
-            };
-        }
+        Err(e) => return clap_failure(e),
     };
     let code = match cli.command {
         Command::Run(args) => {
@@ -351,4 +365,38 @@ fn main() -> ExitCode {
         }
     };
     ExitCode::from(code)
+}
+
+/// One line for a command-line error (help and version print in full).
+fn clap_failure(e: clap::Error) -> ExitCode {
+    use clap::error::ErrorKind::*;
+    match e.kind() {
+        DisplayHelp | DisplayVersion => {
+            let _ = e.print();
+            ExitCode::SUCCESS
+        }
+        _ => ExitCode::from(usage_error(format!(
+            "{} (see 'isocheck --help')",
+            clap_message(&e)
+        ))),
+    }
+}
+
+/// What was wrong and what is accepted, on one line.
+fn clap_message(e: &clap::Error) -> String {
+    use clap::error::{ContextKind, ContextValue, ErrorKind};
+    let text = e.render().to_string();
+    let first = text
+        .lines()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("invalid arguments");
+    let first = first.strip_prefix("error: ").unwrap_or(first);
+    let accepted = match (e.get(ContextKind::ValidValue), e.get(ContextKind::InvalidArg)) {
+        (Some(ContextValue::Strings(v)), _) => format!(" (accepted: {})", v.join(", ")),
+        (None, Some(ContextValue::Strings(v))) if e.kind() == ErrorKind::MissingRequiredArgument => {
+            format!(" {}", v.join(", "))
+        }
+        _ => String::new(),
+    };
+    format!("{}{accepted}", first.trim_end_matches(':'))
 }

@@ -59,8 +59,13 @@ fn every_fixture_is_caught_by_its_family() {
             "{subject}: trace of {} operations",
             trace.len()
         );
+        // 256 random cases, plus hostile-user-ids' directed search (8 cases
+        // for each of the 12 id classes).
         let cases = r["scenarios"][0]["cases"].as_u64().unwrap();
-        assert!(cases <= 256, "{subject}: caught after {cases} cases");
+        assert!(
+            cases <= 256 + 12 * 8,
+            "{subject}: caught after {cases} cases"
+        );
         if item.starts_with('C') {
             assert_eq!(status(&r, &item), "fail", "{subject}");
         }
@@ -80,7 +85,13 @@ fn reference_subjects_are_silent_on_every_family() {
                 assert_eq!(s["status"], "not-tested", "{subject} has no execute");
             } else {
                 assert_eq!(s["status"], "pass", "{subject} {name}");
-                assert_eq!(s["cases"], 256, "{subject} {name}");
+                // hostile-user-ids adds a directed search per id class.
+                let cases = if name == "hostile-user-ids" {
+                    256 + 12 * 8
+                } else {
+                    256
+                };
+                assert_eq!(s["cases"], cases, "{subject} {name}");
             }
         }
         for item in ["C1", "C2", "C3", "C4"] {
@@ -88,6 +99,11 @@ fn reference_subjects_are_silent_on_every_family() {
         }
         assert_eq!(status(&r, "C5"), "not-tested");
         assert_eq!(r["summary"]["subject_errors"], 0, "{subject}");
+        assert_eq!(r["summary"]["findings"], 0, "{subject}");
+        assert!(
+            r["summary"]["operations"].as_u64().unwrap() > 10_000,
+            "{subject}"
+        );
     }
 }
 
@@ -219,7 +235,13 @@ fn suites_select_profiles() {
     assert_eq!(code, 0, "{r:#}");
     let o = isocheck(&["run", "--subject", "state", "--suite", "nope"]);
     assert_eq!(o.status.code(), Some(2));
-    assert!(stderr(&o).contains("accepted: pydantic-deep, deepagents"));
+    let err = stderr(&o);
+    assert!(
+        err.contains("accepted: pydantic-deep, ")
+            && err.contains("deepagents")
+            && err.contains("pydantic-deep-workspace"),
+        "{err}"
+    );
     let dir = tempfile::tempdir().unwrap();
     let bad = dir.path().join("bad.toml");
     std::fs::write(&bad, "name = 1").unwrap();

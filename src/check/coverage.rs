@@ -51,7 +51,7 @@ impl Surface {
     }
 
     /// Whether it is kept as files of the backend.
-    fn file_like(self) -> bool {
+    pub(crate) fn file_like(self) -> bool {
         matches!(
             self,
             Surface::Files | Surface::Memory | Surface::Plans | Surface::Evicted | Surface::Context
@@ -135,10 +135,15 @@ impl Coverage {
             return format!("{what}: no {} ran", s.writers());
         }
         if c.writes == 0 {
-            let err = c
-                .first_write_error
-                .unwrap_or_else(|| "no error given".into());
-            return format!("{what}: every {} failed ({err})", s.writers());
+            // Not-found answers (a delete or edit of a file nobody wrote)
+            // are answers of a working subject, not failures.
+            return match c.first_write_error {
+                Some(err) => format!("{what}: every {} failed ({err})", s.writers()),
+                None => format!(
+                    "{what}: no {} succeeded (each named a file that did not exist)",
+                    s.writers()
+                ),
+            };
         }
         let looked = if s == Surface::Reopen {
             "the user read them back after reopening the session"
@@ -153,7 +158,7 @@ impl Coverage {
 }
 
 /// The surface an operation writes to, if it writes.
-fn written(op: &Op, seeded: &[String]) -> Option<Surface> {
+pub(crate) fn written(op: &Op, seeded: &[String]) -> Option<Surface> {
     Some(match op {
         Op::Write { path, .. } | Op::Edit { path, .. } => {
             if seeded.contains(&normalize(path)) {
@@ -172,7 +177,7 @@ fn written(op: &Op, seeded: &[String]) -> Option<Surface> {
 }
 
 /// The surface an observation reads by its own nature (for failures).
-fn observed_kind(op: &Op) -> Option<Surface> {
+pub(crate) fn observed_kind(op: &Op) -> Option<Surface> {
     Some(match op {
         Op::Read { .. }
         | Op::ReadBytes { .. }

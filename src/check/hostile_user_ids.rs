@@ -8,7 +8,10 @@
 //! whitespace (`bob `), a 300-character id and NUL (`bob\0alice`).
 //! Isolation must hold between every pair of distinct ids, or the subject
 //! must refuse the id with an error; a refusal is reported as such and is
-//! not a leak.
+//! not a leak. After the random search, every class not yet found gets a
+//! directed search of its own, so one class found never hides another;
+//! each class aliased is its own finding, and the report lists what every
+//! class did (aliased, refused, isolated, not tried).
 //!
 //! Why it matters: user ids reach storage through paths, directory names
 //! and dictionary keys, where `..` climbs, `/` nests, case-insensitive
@@ -54,5 +57,18 @@ impl Family for HostileUserIds {
             ..cfg.clone()
         };
         gen::scenario(&cfg, gen::all_store_ops())
+    }
+    fn directed(&self, cfg: &GenConfig) -> Vec<(&'static str, BoxedStrategy<Scenario>)> {
+        gen::ID_CLASSES
+            .iter()
+            .enumerate()
+            .map(|(k, (class, _))| {
+                let cfg = GenConfig {
+                    ids: IdMix::Only(k as u8),
+                    ..cfg.clone()
+                };
+                (*class, gen::scenario(&cfg, gen::all_store_ops()))
+            })
+            .collect()
     }
 }

@@ -3,6 +3,7 @@
 //! judges every history. The leading `//!` comment of a family's file is
 //! its documentation, printed by `isocheck explain FAMILY`.
 
+pub mod cause;
 pub mod coverage;
 pub mod oracle;
 
@@ -41,6 +42,12 @@ pub trait Family: Send + Sync {
     fn surfaces(&self, caps: &Capabilities) -> Vec<Surface>;
     /// The cases.
     fn strategy(&self, cfg: &GenConfig) -> BoxedStrategy<Scenario>;
+    /// Directed searches run after the random rounds, each skipped once
+    /// its id class is found: (id class, strategy). hostile-user-ids has
+    /// one per class, so that every class is tried.
+    fn directed(&self, _cfg: &GenConfig) -> Vec<(&'static str, BoxedStrategy<Scenario>)> {
+        Vec::new()
+    }
     /// Judges one history (the shared oracle unless a family adds checks).
     fn check(&self, h: &History, _ctx: &CheckCtx, out: &mut Vec<Violation>, cov: &mut Coverage) {
         oracle::judge(h, out, cov);

@@ -408,12 +408,17 @@ fn check_missing(
     };
     // A foreign destructive operation in this very step races with the
     // observation: no verdict.
+    // (A feature write, such as save_memory, touches the path it wrote.)
+    let wrote_path = |x: &Entry| match &x.outcome {
+        Ok(Obs::Path(p)) => path.as_deref() == Some(normalize(p).as_str()),
+        _ => false,
+    };
     if same_step.clone().any(|k| {
         let x = &h.entries[k];
         x.user != b
             && is_destructive(&x.op)
             && x.op.channel() == channel
-            && (channel != Channel::Files || resource(&x.op) == path)
+            && (channel != Channel::Files || resource(&x.op) == path || wrote_path(x))
     }) {
         return;
     }

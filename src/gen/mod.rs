@@ -58,6 +58,9 @@ impl Default for GenConfig {
 
 /// A scenario strategy over the given operation strategy.
 pub fn scenario(cfg: &GenConfig, op: BoxedStrategy<OpSpec>) -> BoxedStrategy<Scenario> {
+    if let IdMix::Only(class) = cfg.ids {
+        return directed(cfg, op, class);
+    }
     let (lo, hi) = user_range(cfg);
     let user = (
         user_id_spec(cfg.ids),
@@ -69,6 +72,34 @@ pub fn scenario(cfg: &GenConfig, op: BoxedStrategy<OpSpec>) -> BoxedStrategy<Sce
             users,
             lockstep: false,
             seeded: false,
+        })
+        .boxed()
+}
+
+/// A directed case for id class `class`: every user plain but the last,
+/// whose id is of that class (and so aliases one of the plain users).
+fn directed(cfg: &GenConfig, op: BoxedStrategy<OpSpec>, class: u8) -> BoxedStrategy<Scenario> {
+    let (lo, hi) = user_range(cfg);
+    let ops = proptest::collection::vec(op, 0..=cfg.max_ops);
+    (
+        proptest::collection::vec(ops.clone(), lo.max(2) - 1..=hi.max(2) - 1),
+        user_id_spec(IdMix::Only(class)),
+        ops,
+    )
+        .prop_map(|(plain, id, last)| {
+            let mut users: Vec<UserPlan> = plain
+                .into_iter()
+                .map(|ops| UserPlan {
+                    id: UserIdSpec::Plain,
+                    ops,
+                })
+                .collect();
+            users.push(UserPlan { id, ops: last });
+            Scenario {
+                users,
+                lockstep: false,
+                seeded: false,
+            }
         })
         .boxed()
 }

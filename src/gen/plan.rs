@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 use serde::Serialize;
 
 use super::ops::*;
-use super::users::materialize_ids;
+use super::users::{materialize_ids, NAMES};
 use super::Scenario;
 use crate::backends::common::{is_under, normalize};
 use crate::canary::{self, Minter};
@@ -254,6 +254,9 @@ impl Op {
 #[derive(Clone, Debug, Serialize)]
 pub struct Plan {
     pub users: Vec<String>,
+    /// Each user's id class (`dot`, `nesting`, ...; see
+    /// [`crate::gen::ID_CLASSES`]), `None` for a plain id.
+    pub id_classes: Vec<Option<&'static str>>,
     /// Context files seeded once per tenancy before sessions open: (path, content).
     pub seeds: Vec<(String, String)>,
     pub steps: Vec<Vec<(usize, Op)>>,
@@ -470,8 +473,21 @@ pub fn materialize(scn: &Scenario, minter: &mut Minter, profile: &Profile) -> Pl
     };
     let sweep_from = steps.len();
     append_sweep(&mut steps, n, &seeds);
+    let id_classes = scn
+        .users
+        .iter()
+        .zip(&users)
+        .enumerate()
+        .map(|(i, (u, id))| {
+            // A spec whose id was taken fell back to the plain name.
+            (id.as_str() != NAMES[i % NAMES.len()])
+                .then(|| u.id.class())
+                .flatten()
+        })
+        .collect();
     Plan {
         users,
+        id_classes,
         seeds,
         steps,
         sweep_from,

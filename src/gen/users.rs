@@ -43,6 +43,55 @@ pub enum UserIdSpec {
     Nul(u8),
 }
 
+impl UserIdSpec {
+    /// The id class this spec belongs to, as a root cause names it
+    /// (`None` for a plain id). NFC and NFD are one class: they alias
+    /// each other.
+    pub fn class(self) -> Option<&'static str> {
+        use UserIdSpec::*;
+        Some(match self {
+            Plain => return None,
+            Dot => "dot",
+            DotDot => "dot-dot",
+            Empty => "empty",
+            ParentOf(_) => "trailing-parent",
+            TraverseTo(_) => "embedded-traversal",
+            UpTo(_) => "leading-parent",
+            NestedIn(_) => "nesting",
+            CaseOf(_) => "case",
+            TrailingSpace(_) => "whitespace",
+            Nfc | Nfd => "unicode-normalization",
+            Long => "over-long",
+            Nul(_) => "nul",
+        })
+    }
+}
+
+/// Every id class, in the order reports list them, with what it is.
+pub const ID_CLASSES: [(&str, &str); 12] = [
+    ("empty", "the empty id"),
+    ("dot", "the id `.`"),
+    ("dot-dot", "the id `..`"),
+    ("trailing-parent", "an id ending in `/..` (`bob/..`)"),
+    ("leading-parent", "an id starting with `../` (`../bob`)"),
+    (
+        "embedded-traversal",
+        "an id walking through `..` (`alice/../bob`)",
+    ),
+    ("nesting", "an id nested in another's (`bob/alice`)"),
+    ("case", "an id differing by case only (`Bob`)"),
+    (
+        "unicode-normalization",
+        "ids equal after Unicode normalization (NFC/NFD `renée`)",
+    ),
+    (
+        "whitespace",
+        "an id differing by trailing whitespace (`bob `)",
+    ),
+    ("nul", "an id with a NUL byte (`bob\\0alice`)"),
+    ("over-long", "a 300-character id"),
+];
+
 /// The mix of ids a strategy draws.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum IdMix {
@@ -52,6 +101,29 @@ pub enum IdMix {
     Mixed,
     /// Mostly hostile ids.
     Hostile,
+    /// A directed search for one id class (an index into [`ID_CLASSES`]):
+    /// one user of that class among plain ones (see `gen::scenario`).
+    Only(u8),
+}
+
+/// The specs of id class `class` (an index into [`ID_CLASSES`]).
+fn of_class(class: u8) -> BoxedStrategy<UserIdSpec> {
+    use UserIdSpec::*;
+    let name = ID_CLASSES.get(class as usize).map_or("", |(k, _)| *k);
+    match name {
+        "empty" => Just(Empty).boxed(),
+        "dot" => Just(Dot).boxed(),
+        "dot-dot" => Just(DotDot).boxed(),
+        "trailing-parent" => any::<u8>().prop_map(ParentOf).boxed(),
+        "leading-parent" => any::<u8>().prop_map(UpTo).boxed(),
+        "embedded-traversal" => any::<u8>().prop_map(TraverseTo).boxed(),
+        "nesting" => any::<u8>().prop_map(NestedIn).boxed(),
+        "case" => any::<u8>().prop_map(CaseOf).boxed(),
+        "unicode-normalization" => prop_oneof![Just(Nfc), Just(Nfd)].boxed(),
+        "whitespace" => any::<u8>().prop_map(TrailingSpace).boxed(),
+        "nul" => any::<u8>().prop_map(Nul).boxed(),
+        _ => Just(Long).boxed(),
+    }
 }
 
 fn hostile() -> BoxedStrategy<UserIdSpec> {
@@ -81,6 +153,7 @@ pub fn user_id_spec(mix: IdMix) -> BoxedStrategy<UserIdSpec> {
         IdMix::Plain => Just(UserIdSpec::Plain).boxed(),
         IdMix::Mixed => prop_oneof![3 => Just(UserIdSpec::Plain), 2 => hostile()].boxed(),
         IdMix::Hostile => prop_oneof![1 => Just(UserIdSpec::Plain), 4 => hostile()].boxed(),
+        IdMix::Only(class) => of_class(class),
     }
 }
 
@@ -148,6 +221,16 @@ pub fn display_id(id: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_class_has_a_directed_strategy() {
+        use proptest::strategy::ValueTree;
+        let mut runner = proptest::test_runner::TestRunner::deterministic();
+        for (k, (name, _)) in ID_CLASSES.iter().enumerate() {
+            let spec = of_class(k as u8).new_tree(&mut runner).unwrap().current();
+            assert_eq!(spec.class(), Some(*name));
+        }
+    }
 
     #[test]
     fn ids_are_distinct_and_alias_others() {

@@ -4,10 +4,18 @@
 //! holds no timings, temp paths or other values that change between runs
 //! with the same seed, so it can be kept as a snapshot.
 
+pub mod baseline;
+mod junit;
+mod markdown;
+pub mod outputs;
+mod sarif;
 mod text;
 
 use serde::Serialize;
 
+pub use junit::render_junit;
+pub use markdown::render_markdown;
+pub use sarif::render_sarif;
 pub use text::render_text;
 
 /// The schema id of the JSON report.
@@ -39,6 +47,41 @@ pub fn item_title(id: &str) -> &'static str {
         .find(|(i, _)| *i == id)
         .map(|(_, t)| *t)
         .unwrap_or("")
+}
+
+/// A report format (`--format`, `--output FORMAT=PATH`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// For people: checklist, scenarios, findings with traces.
+    Text,
+    /// The versioned JSON schema (`isocheck.report/v1`).
+    Json,
+    /// A GitHub step summary or PR comment.
+    Markdown,
+    /// JUnit XML: a test suite per scenario family.
+    Junit,
+    /// SARIF 2.1.0: a rule per scenario family, a result per finding.
+    Sarif,
+}
+
+impl Format {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Format::Text => "text",
+            Format::Json => "json",
+            Format::Markdown => "markdown",
+            Format::Junit => "junit",
+            Format::Sarif => "sarif",
+        }
+    }
+
+    pub const ALL: [Format; 5] = [
+        Format::Text,
+        Format::Json,
+        Format::Markdown,
+        Format::Junit,
+        Format::Sarif,
+    ];
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, clap::ValueEnum)]
@@ -83,6 +126,18 @@ pub enum Kind {
 }
 
 impl Kind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::ContentLeak => "content-leak",
+            Kind::ExistenceLeak => "existence-leak",
+            Kind::Interference => "interference",
+            Kind::Integrity => "integrity",
+            Kind::Collision => "collision",
+            Kind::Accumulation => "accumulation",
+            Kind::Persistence => "persistence",
+        }
+    }
+
     pub fn headline(self) -> &'static str {
         match self {
             Kind::ContentLeak => "a user read data written by another user",
@@ -113,6 +168,10 @@ pub struct TraceLine {
 /// Where a finding was seen.
 #[derive(Clone, Debug, Serialize, PartialEq, Eq)]
 pub struct Evidence {
+    /// The kind of problem this observation shows.
+    pub kind: Kind,
+    /// The scenario whose case made the observation.
+    pub scenario: String,
     pub observer: String,
     /// The other user involved: whose data leaked, or whose operation
     /// destroyed the observer's data (interference).
@@ -121,22 +180,90 @@ pub struct Evidence {
     pub operation: String,
     pub step: usize,
     pub detail: String,
+    /// Where the other user's data appeared: `read` (an operation's
+    /// return), `listing`, `grep`, `exists`, `system-prompt`, `checkpoint`,
+    /// `checkpoint-list`, `checkpoint-count`, `history`, `command-output`,
+    /// `result` (the observer's own operation's result).
+    pub seen_in: &'static str,
     /// How many observations in the minimal case show the same problem.
     pub occurrences: usize,
 }
 
+/// A phrase for [`Evidence::seen_in`].
+pub fn seen_in_text(seen_in: &str) -> &'static str {
+    match seen_in {
+        "read" => "a read's return",
+        "listing" => "a listing",
+        "grep" => "a search's matches",
+        "exists" => "an existence check",
+        "system-prompt" => "the system prompt of the user's agent run",
+        "tool-return" => "a tool's return",
+        "checkpoint" => "a checkpoint's messages",
+        "checkpoint-list" => "a checkpoint listing",
+        "checkpoint-count" => "a checkpoint count",
+        "history" => "the message history",
+        "command-output" => "a command's output",
+        _ => "the operation's result",
+    }
+}
+
+/// One root cause, with its proof. Findings are ranked by severity, then
+/// checklist item; `id` is the rank (`F1`), `fingerprint` is stable across
+/// seeds and runs (for baselines).
 #[derive(Clone, Debug, Serialize, PartialEq, Eq)]
 pub struct Finding {
     pub id: String,
+    /// 16 hex digits from the checklist item, the cause class, the store
+    /// and (for a family's own kind of problem) the scenario; never from
+    /// the seed.
+    pub fingerprint: String,
+    /// The scenario whose minimal case is the proof below.
     pub scenario: String,
     pub checklist: String,
     pub title: String,
     pub kind: Kind,
     pub severity: Severity,
+    /// The root cause class: `shared-store`, `id-alias/<class>`,
+    /// `integrity`, `collision`, `accumulation`, `persistence`.
+    pub cause: String,
+    /// The cause in a sentence.
+    pub cause_text: String,
+    /// The store it showed on (`files`, `memory`, `plans`, `evicted`,
+    /// `context`, `checkpoints`, `history`, `execute`, `reopen`).
+    pub store: crate::check::Surface,
     pub users: Vec<String>,
+    /// Who wrote what where, who saw it how, and why that is a leak.
+    pub story: Vec<String>,
     pub evidence: Evidence,
+    /// Weaker observations of the same cause (an existence leak under a
+    /// content leak), from this or other scenarios.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub supporting: Vec<Evidence>,
+    /// Every place another user's data appeared, over all observations of
+    /// this cause (see [`Evidence::seen_in`]).
+    pub seen_in: Vec<&'static str>,
+    /// Every scenario that saw this cause.
+    pub witnesses: Vec<String>,
     pub trace: Vec<TraceLine>,
     pub replay: String,
+    /// Accepted by `--baseline`: still reported, but it does not fail the run.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub baselined: bool,
+}
+
+impl Finding {
+    /// The finding's one-line headline, as the text report prints it:
+    /// `F1 [critical] C1 shared-store: a user read ... (files)`.
+    pub fn headline(&self) -> String {
+        format!(
+            "{} [{}] {} {}: {}",
+            self.id,
+            self.severity.as_str(),
+            self.checklist,
+            self.cause,
+            self.title
+        )
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -175,6 +302,23 @@ pub struct ScenarioResult {
     pub cases: usize,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
+    /// For a family with hostile user ids: what each id class did.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub id_classes: Vec<ClassVerdict>,
+}
+
+/// What one class of hostile user ids did in a run.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct ClassVerdict {
+    /// The class (`dot`, `nesting`, ...).
+    pub class: String,
+    /// `aliased` (a finding names it), `refused` (the subject refused
+    /// every id of it), `isolated` (tried, no leak), `shared-store` (tried,
+    /// but plain ids already share the store, so no verdict of its own) or
+    /// `not-tried`.
+    pub verdict: String,
+    pub ids_tried: usize,
+    pub ids_refused: usize,
 }
 
 /// Something a run could not judge, and why: a scenario that was not
@@ -210,12 +354,23 @@ pub struct Summary {
     /// Operations the subject answered with an error (recorded, never a
     /// pass), beyond not-found answers and edits whose text was absent.
     pub subject_errors: usize,
+    /// Findings accepted by `--baseline` (counted in `findings` too).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub baselined: usize,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 #[derive(Clone, Debug, Serialize, PartialEq, Eq)]
 pub struct Report {
     pub schema: &'static str,
     pub subject: String,
+    /// The agent framework the subject declared (adapter handshake), with
+    /// the installed package versions.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub framework: Option<crate::subject::Framework>,
     pub seed: u64,
     pub summary: Summary,
     pub checklist: Vec<ChecklistEntry>,
@@ -237,20 +392,39 @@ pub struct Report {
     /// what ran before, and is no verdict on what did not.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub incomplete: Option<String>,
+    /// The baseline file given with `--baseline`, as given.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub baseline: Option<String>,
 }
 
 impl Report {
     /// The process exit code: 2 for a configuration error, 1 for findings
-    /// at or above `fail_on`, else 3 if the subject failed, else 0.
+    /// at or above `fail_on` that no baseline accepts, else 3 if the
+    /// subject failed, else 0.
     pub fn exit_code(&self, fail_on: Severity) -> u8 {
         if self.config_error {
             2
-        } else if self.findings.iter().any(|f| f.severity >= fail_on) {
+        } else if self
+            .findings
+            .iter()
+            .any(|f| f.severity >= fail_on && !f.baselined)
+        {
             1
         } else if self.subject_failure.is_some() {
             3
         } else {
             0
+        }
+    }
+
+    /// The report in `format` (`sarif_artifact`: see [`render_sarif`]).
+    pub fn render(&self, format: Format, sarif_artifact: Option<&str>) -> String {
+        match format {
+            Format::Text => render_text(self),
+            Format::Json => self.to_json(),
+            Format::Markdown => render_markdown(self),
+            Format::Junit => render_junit(self),
+            Format::Sarif => render_sarif(self, sarif_artifact),
         }
     }
 

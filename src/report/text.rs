@@ -2,11 +2,14 @@
 
 use std::fmt::Write;
 
-use super::{Kind, Report, Status};
+use super::{seen_in_text, Evidence, Kind, Report, Status, TraceLine};
 
 pub fn render_text(r: &Report) -> String {
     let mut o = String::new();
     let _ = writeln!(o, "isocheck run: subject {}, seed {}", r.subject, r.seed);
+    if let Some(f) = &r.framework {
+        let _ = writeln!(o, "framework: {}", f.describe());
+    }
     if let Some(why) = &r.incomplete {
         let _ = writeln!(o, "INCOMPLETE: {why}");
     }
@@ -41,6 +44,23 @@ pub fn render_text(r: &Report) -> String {
             "  {:<22} {:<11} {:>6} cases{note}",
             s.name, s.status, s.cases
         );
+        for verdict in [
+            "aliased",
+            "refused",
+            "isolated",
+            "shared-store",
+            "not-tried",
+        ] {
+            let of: Vec<&str> = s
+                .id_classes
+                .iter()
+                .filter(|c| c.verdict == verdict)
+                .map(|c| c.class.as_str())
+                .collect();
+            if !of.is_empty() {
+                let _ = writeln!(o, "  {:<22} id classes {verdict}: {}", "", of.join(", "));
+            }
+        }
     }
     if !r.not_judged.is_empty() {
         let _ = writeln!(o);
@@ -55,40 +75,29 @@ pub fn render_text(r: &Report) -> String {
     }
     for f in &r.findings {
         let _ = writeln!(o);
-        let _ = writeln!(
-            o,
-            "  {} [{}] {} {}: {}",
-            f.id,
-            f.severity.as_str(),
-            f.checklist,
-            f.scenario,
-            f.title
-        );
+        let accepted = if f.baselined { "  (baselined)" } else { "" };
+        let _ = writeln!(o, "  {}{accepted}", f.headline());
+        let _ = writeln!(o, "     cause:    {}", f.cause_text);
         let _ = writeln!(o, "     users:    {}", f.users.join(", "));
-        let e = &f.evidence;
-        let owner = match (e.owner.as_deref(), f.kind) {
-            (Some(w), Kind::Interference) => format!(" (caused by {w})"),
-            (Some(w), _) => format!(" (data of {w})"),
-            (None, _) => String::new(),
-        };
-        let more = if e.occurrences > 1 {
-            format!("; {} observations in all", e.occurrences)
-        } else {
-            String::new()
-        };
+        for (i, line) in f.story.iter().enumerate() {
+            let _ = writeln!(o, "     {}. {line}", i + 1);
+        }
+        let _ = writeln!(o, "     evidence: {}", evidence_line(&f.evidence));
+        for e in &f.supporting {
+            let _ = writeln!(o, "     also:     {}", evidence_line(e));
+        }
+        let places: Vec<&str> = f.seen_in.iter().map(|p| seen_in_text(p)).collect();
+        let _ = writeln!(o, "     seen in:  {}", places.join("; "));
         let _ = writeln!(
             o,
-            "     evidence: {} at step {}: {} -> {}{owner}{more}",
-            e.observer, e.step, e.operation, e.detail
+            "     seen by:  {} (proof from {}; fingerprint {})",
+            f.witnesses.join(", "),
+            f.scenario,
+            f.fingerprint
         );
         let _ = writeln!(o, "     trace ({} operations):", f.trace.len());
         for t in &f.trace {
-            let mark = if t.evidence { "  <-- here" } else { "" };
-            let _ = writeln!(
-                o,
-                "       {:<5} {:>3}  {:<14} {} -> {}{mark}",
-                t.phase, t.step, t.user, t.op, t.outcome
-            );
+            let _ = writeln!(o, "       {}", trace_line(t));
         }
         let _ = writeln!(o, "     replay:   {}", f.replay);
     }
@@ -115,9 +124,51 @@ pub fn render_text(r: &Report) -> String {
         "Summary: {} cases, {} operations, {} findings ({} critical, {} high, {} medium, {} low), {} subject errors, {} shrink runs",
         s.cases, s.operations, s.findings, s.critical, s.high, s.medium, s.low, s.subject_errors, s.shrink_runs
     );
+    if s.baselined > 0 {
+        let _ = writeln!(
+            o,
+            "Baseline: {} of {} findings accepted by {} (they do not fail the run)",
+            s.baselined,
+            s.findings,
+            r.baseline.as_deref().unwrap_or("the baseline")
+        );
+    }
     let _ = writeln!(o, "Replay:  {}", r.replay);
     if let Some(why) = &r.incomplete {
         let _ = writeln!(o, "INCOMPLETE: {why}");
     }
     o
+}
+
+/// One step of a trace: phase, step, user, operation, outcome, and a mark
+/// on the observation that shows the problem.
+pub(super) fn trace_line(t: &TraceLine) -> String {
+    let mark = if t.evidence { "  <-- here" } else { "" };
+    format!(
+        "{:<5} {:>3}  {:<14} {} -> {}{mark}",
+        t.phase, t.step, t.user, t.op, t.outcome
+    )
+}
+
+/// One observation: who saw what, where, and whose data.
+pub(super) fn evidence_line(e: &Evidence) -> String {
+    let owner = match (e.owner.as_deref(), e.kind) {
+        (Some(w), Kind::Interference) => format!(" (caused by {w})"),
+        (Some(w), _) => format!(" (data of {w})"),
+        (None, _) => String::new(),
+    };
+    let more = if e.occurrences > 1 {
+        format!("; {} observations in all", e.occurrences)
+    } else {
+        String::new()
+    };
+    format!(
+        "{}: {} at step {} in {}: {} -> {}{owner}{more}",
+        e.kind.as_str(),
+        e.observer,
+        e.step,
+        seen_in_text(e.seen_in),
+        e.operation,
+        e.detail
+    )
 }

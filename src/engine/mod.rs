@@ -7,19 +7,27 @@
 //! Everything is derived from the seed: the same seed, options and subject
 //! give the same report, byte for byte.
 
-use std::collections::BTreeSet;
 use std::sync::Arc;
 
-use proptest::strategy::{Strategy, ValueTree};
+use proptest::strategy::{BoxedStrategy, Strategy, ValueTree};
 use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
 use sha2::{Digest, Sha256};
 
 use crate::canary::Minter;
+use crate::check::cause::{self, strength, RootCause};
 use crate::check::{CheckCtx, CheckOptions, Coverage, Family, Violation};
-use crate::drive::{drive, DriveConfig, Fatal, History, Obs};
-use crate::gen::{display_id, materialize, Channel, GenConfig, Scenario};
+use crate::drive::{drive, DriveConfig, Fatal, History};
+use crate::gen::{display_id, materialize, GenConfig, Scenario};
 use crate::report::*;
 use crate::subject::{SubjectError, SubjectFactory};
+
+mod checklist;
+mod finding;
+mod group;
+mod shrink;
+
+use checklist::checklist;
+pub use finding::summarize;
 
 /// Options of a run.
 #[derive(Clone, Debug)]
@@ -35,7 +43,8 @@ pub struct RunConfig {
     pub scenarios: Vec<String>,
     /// Re-runs allowed while shrinking one failure.
     pub max_shrink_runs: usize,
-    /// Search rounds per family (each can add findings of a new kind).
+    /// Search rounds per family (each can add a finding of a new root
+    /// cause, e.g. one more id class that aliases another user).
     pub max_rounds: usize,
     /// Extra command-line words that reproduce the run (`--users 3`).
     pub replay_args: Vec<String>,
@@ -53,7 +62,7 @@ impl RunConfig {
             drive: DriveConfig::default(),
             scenarios: Vec::new(),
             max_shrink_runs: 2000,
-            max_rounds: 8,
+            max_rounds: 32,
             replay_args: Vec::new(),
             options: CheckOptions::default(),
         }
@@ -63,13 +72,117 @@ impl RunConfig {
 struct Eval {
     history: History,
     violations: Vec<Violation>,
+    /// The root cause of each violation.
+    causes: Vec<RootCause>,
     coverage: Coverage,
 }
 
-type Key = (&'static str, Kind);
+/// The root causes found so far, with the strongest kind each was seen as.
+type Known = std::collections::BTreeMap<RootCause, u8>;
 
-fn key(v: &Violation) -> Key {
-    (v.checklist(), v.kind)
+/// Whether violation `v` (cause `rc`) shows something not yet found: a
+/// new cause, or a known one seen more strongly (a content leak where only
+/// an existence leak was known). A hostile id reaching a store that plain
+/// ids are known to share is nothing new.
+fn is_new(v: &Violation, rc: &RootCause, known: &Known) -> bool {
+    if rc.class == "ambiguous" {
+        return false;
+    }
+    if cause::shared_counterpart(rc).is_some_and(|s| known.contains_key(&s)) {
+        return false;
+    }
+    known.get(rc).is_none_or(|k| strength(v.kind) > *k)
+}
+
+impl Eval {
+    fn has_new(&self, known: &Known) -> bool {
+        self.violations
+            .iter()
+            .zip(&self.causes)
+            .any(|(v, rc)| is_new(v, rc, known))
+    }
+}
+
+/// What one family's search has found and exercised so far.
+struct Search {
+    minter: Minter,
+    known: Known,
+    findings: Vec<Finding>,
+    coverage: Coverage,
+    cases: usize,
+    /// Operations the family's cases performed (shrink runs aside).
+    operations: usize,
+    interrupted: bool,
+    /// id class -> (ids of that class tried, of them refused)
+    classes: std::collections::BTreeMap<&'static str, (usize, usize)>,
+}
+
+impl Search {
+    fn new(minter: Minter) -> Self {
+        Search {
+            minter,
+            known: Known::new(),
+            findings: Vec::new(),
+            coverage: Coverage::default(),
+            cases: 0,
+            operations: 0,
+            interrupted: false,
+            classes: Default::default(),
+        }
+    }
+
+    fn tally_classes(&mut self, h: &History) {
+        for (u, c) in h.plan.id_classes.iter().enumerate() {
+            if let Some(c) = c {
+                let t = self.classes.entry(c).or_default();
+                t.0 += 1;
+                if h.refused.get(u).is_some_and(|r| r.is_some()) {
+                    t.1 += 1;
+                }
+            }
+        }
+    }
+
+    /// Whether a cause of id class `class` was found.
+    fn found_class(&self, class: &str) -> bool {
+        self.known.keys().any(|k| k.id_class() == Some(class))
+    }
+
+    /// Per id class: aliased (a finding), refused (every id of it),
+    /// isolated (tried, no finding) or not tried. Empty for a family
+    /// without hostile ids.
+    fn class_verdicts(&self, fam: &dyn Family) -> Vec<ClassVerdict> {
+        // Only a family that tries every class gives each a verdict.
+        if fam.directed(&GenConfig::default()).is_empty() {
+            return Vec::new();
+        }
+        let shared = self.known.keys().any(|k| k.class == "shared-store");
+        crate::gen::ID_CLASSES
+            .iter()
+            .map(|(class, _)| {
+                let (tried, refused) = self.classes.get(class).copied().unwrap_or_default();
+                let verdict = if self.found_class(class) {
+                    "aliased"
+                } else if shared {
+                    // Plain ids share the store: no class has a verdict of
+                    // its own (its directed search is skipped).
+                    "shared-store"
+                } else if tried == 0 {
+                    "not-tried"
+                } else if refused == tried {
+                    "refused"
+                } else {
+                    "isolated"
+                };
+                ClassVerdict {
+                    class: class.to_string(),
+                    verdict: verdict.to_string(),
+                    ids_tried: tried,
+                    ids_refused: refused,
+                }
+            })
+            .collect()
+    }
 }
 
 struct Engine<'a> {
@@ -128,8 +241,14 @@ impl Engine<'_> {
             .count();
         for (u, r) in history.refused.iter().enumerate() {
             if let Some(err) = r {
-                let ids = self.refusals.entry(err.to_string()).or_default();
-                let id = display_id(&history.plan.users[u]);
+                // One refusal per error, whatever id and path it names.
+                let raw = &history.plan.users[u];
+                let mut text = err.to_string();
+                if raw.len() > 2 {
+                    text = text.replace(raw.as_str(), "<id>");
+                }
+                let ids = self.refusals.entry(redact_paths(&text)).or_default();
+                let id = display_id(raw);
                 if !ids.contains(&id) {
                     ids.push(id);
                 }
@@ -143,79 +262,61 @@ impl Engine<'_> {
             profile: &self.cfg.drive.profile,
         };
         fam.check(&history, &ctx, &mut violations, &mut coverage);
+        let causes = violations.iter().map(|v| cause::of(&history, v)).collect();
         Ok(Eval {
             history,
             violations,
+            causes,
             coverage,
         })
     }
 
-    fn shrink(
+    /// Rounds of strategy `strategy` (named `label` for its random
+    /// stream): each round runs up to `cases` cases and shrinks the first
+    /// one that shows something new; the search ends at a round that finds
+    /// nothing new. `Err` carries a fatal error; an interrupt sets
+    /// `st.interrupted`.
+    fn search(
         &mut self,
         fam: &dyn Family,
-        tree: &mut dyn ValueTree<Value = Scenario>,
-        mut best: Eval,
-        known: &BTreeSet<Key>,
-        minter: &mut Minter,
-    ) -> Result<Eval, Fatal> {
-        let new = |e: &Eval| e.violations.iter().any(|v| !known.contains(&key(v)));
-        let mut best_scn = tree.current();
-        let mut budget = self.cfg.max_shrink_runs;
-        if tree.simplify() {
-            // Interrupted: keep the smallest failing case found so far.
-            while budget > 0 && !crate::interrupt::requested() {
-                budget -= 1;
-                let scn = tree.current();
-                let ev = self.eval(fam, &scn, minter)?;
-                self.summary.shrink_runs += 1;
-                if new(&ev) {
-                    best = ev;
-                    best_scn = scn;
-                    if !tree.simplify() {
-                        break;
-                    }
-                } else if !tree.complicate() {
+        strategy: &BoxedStrategy<Scenario>,
+        label: &str,
+        cases: usize,
+        st: &mut Search,
+    ) -> Result<(), String> {
+        for round in 0..self.cfg.max_rounds {
+            let mut runner =
+                TestRunner::new_with_rng(Config::default(), rng_for(self.cfg.seed, label, round));
+            let mut found = None;
+            for _ in 0..cases {
+                if crate::interrupt::requested() {
+                    st.interrupted = true;
+                    return Ok(());
+                }
+                let tree = strategy
+                    .new_tree(&mut runner)
+                    .map_err(|reason| format!("the generator failed: {reason}"))?;
+                st.cases += 1;
+                self.summary.cases += 1;
+                let ev = self
+                    .eval(fam, &tree.current(), &mut st.minter)
+                    .map_err(|Fatal(m)| m)?;
+                st.coverage.merge(&ev.coverage);
+                st.operations += ev.history.entries.len();
+                st.tally_classes(&ev.history);
+                if ev.has_new(&st.known) {
+                    let min = self
+                        .shrink(fam, tree.current(), ev, &st.known, &mut st.minter)
+                        .map_err(|Fatal(m)| m)?;
+                    found = Some(min);
                     break;
                 }
             }
+            let Some(ev) = found else { break };
+            let new = self.findings_of(fam, &ev, &mut st.known);
+            st.findings.extend(new);
         }
-        // proptest stops at the first component it cannot complicate; a
-        // greedy pass then drops whole users and single operations while
-        // the case still fails (delta debugging), within the same budget.
-        let mut changed = true;
-        while changed && budget > 0 {
-            changed = false;
-            let mut candidates: Vec<Scenario> = Vec::new();
-            if best_scn.users.len() > 2 {
-                for u in (0..best_scn.users.len()).rev() {
-                    let mut c = best_scn.clone();
-                    c.users.remove(u);
-                    candidates.push(c);
-                }
-            }
-            for u in 0..best_scn.users.len() {
-                for k in (0..best_scn.users[u].ops.len()).rev() {
-                    let mut c = best_scn.clone();
-                    c.users[u].ops.remove(k);
-                    candidates.push(c);
-                }
-            }
-            for c in candidates {
-                if budget == 0 {
-                    break;
-                }
-                budget -= 1;
-                let ev = self.eval(fam, &c, minter)?;
-                self.summary.shrink_runs += 1;
-                if new(&ev) {
-                    best = ev;
-                    best_scn = c;
-                    changed = true;
-                    break;
-                }
-            }
-        }
-        Ok(best)
+        Ok(())
     }
 
     /// Runs one family; returns its findings, result and coverage, or the
@@ -224,79 +325,67 @@ impl Engine<'_> {
         &mut self,
         fam: &dyn Family,
     ) -> (Vec<Finding>, ScenarioResult, Coverage, Option<String>) {
-        let strategy = fam.strategy(&self.cfg.gen);
-        let mut minter = minter_for(self.cfg.seed, fam.name());
-        let mut known: BTreeSet<Key> = BTreeSet::new();
-        let mut findings = Vec::new();
-        let mut coverage = Coverage::default();
-        let mut cases = 0;
-        // Operations the family's cases performed (shrink runs aside).
-        let mut operations = 0;
-        let mut interrupted = false;
-        'rounds: for round in 0..self.cfg.max_rounds {
-            let mut runner = TestRunner::new_with_rng(
-                Config::default(),
-                rng_for(self.cfg.seed, fam.name(), round),
-            );
-            let mut found = None;
-            for _ in 0..self.cfg.cases {
-                if crate::interrupt::requested() {
-                    interrupted = true;
-                    break 'rounds;
-                }
-                let mut tree = match strategy.new_tree(&mut runner) {
-                    Ok(t) => t,
-                    Err(reason) => {
-                        let msg = format!("the generator failed: {reason}");
-                        return (
-                            findings,
-                            self.result(fam, "aborted", cases, Some(msg.clone())),
-                            coverage,
-                            Some(msg),
-                        );
-                    }
-                };
-                cases += 1;
-                self.summary.cases += 1;
-                let fatal =
-                    |findings: Vec<Finding>, eng: &Self, msg: String, coverage: Coverage| {
-                        let status = if findings.is_empty() {
-                            "aborted"
-                        } else {
-                            "fail"
-                        };
-                        let result = eng.result(fam, status, cases, Some(msg.clone()));
-                        (findings, result, coverage, Some(msg))
-                    };
-                let ev = match self.eval(fam, &tree.current(), &mut minter) {
-                    Ok(ev) => ev,
-                    Err(Fatal(msg)) => return fatal(findings, self, msg, coverage),
-                };
-                coverage.merge(&ev.coverage);
-                operations += ev.history.entries.len();
-                if ev.violations.iter().any(|v| !known.contains(&key(v))) {
-                    match self.shrink(fam, &mut tree, ev, &known, &mut minter) {
-                        Ok(min) => {
-                            found = Some(min);
-                            break;
-                        }
-                        Err(Fatal(msg)) => return fatal(findings, self, msg, coverage),
-                    }
-                }
+        let mut st = Search::new(minter_for(self.cfg.seed, fam.name()));
+        let cases = self.cfg.cases;
+        let mut outcome = self.search(
+            fam,
+            &fam.strategy(&self.cfg.gen),
+            fam.name(),
+            cases,
+            &mut st,
+        );
+        // Directed searches: every id class is tried, even after others
+        // were found (one class found must not hide the next), each with
+        // 1/32 of the budget, at least 4 cases (or the whole budget if
+        // smaller): a directed case has one id of the class among plain
+        // ids, but whether its alias shows depends on the paths drawn
+        // (`bob/..` only shows once bob lists or reads under `alice/`), and
+        // one case is too few to call a class isolated.
+        let directed = fam.directed(&self.cfg.gen);
+        let share = (cases / 32).max(4).min(cases);
+        // Not after a first finding with --rounds 1 (stop at the first),
+        // nor once plain ids share the files (every alias is subsumed).
+        let stop_early = self.cfg.max_rounds == 1 && !st.findings.is_empty();
+        let shared_files = st
+            .known
+            .keys()
+            .any(|k| k.class == "shared-store" && k.surface == crate::check::Surface::Files);
+        for (class, strategy) in directed {
+            if outcome.is_err()
+                || st.interrupted
+                || stop_early
+                || shared_files
+                || st.found_class(class)
+            {
+                continue;
             }
-            let Some(ev) = found else { break };
-            let mut seen_now: Vec<Key> = Vec::new();
-            for v in &ev.violations {
-                let k = key(v);
-                if known.contains(&k) || seen_now.contains(&k) {
-                    continue;
-                }
-                seen_now.push(k);
-                let occurrences = ev.violations.iter().filter(|x| key(x) == k).count();
-                findings.push(self.finding(fam, &ev.history, v, occurrences));
-            }
-            known.extend(seen_now);
+            let label = format!("{}/{class}", fam.name());
+            outcome = self.search(fam, &strategy, &label, share, &mut st);
         }
+        let classes = st.class_verdicts(fam);
+        let Search {
+            known: _,
+            findings,
+            coverage,
+            cases,
+            operations,
+            interrupted,
+            ..
+        } = st;
+        if let Err(msg) = outcome {
+            let status = if findings.is_empty() {
+                "aborted"
+            } else {
+                "fail"
+            };
+            let result = self.result(fam, status, cases, Some(msg.clone()));
+            return (findings, result, coverage, Some(msg));
+        }
+        let result = |eng: &Self, status: &str, note: Option<String>| {
+            let mut r = eng.result(fam, status, cases, note);
+            r.id_classes = classes.clone();
+            r
+        };
         if interrupted {
             // Findings made are real; without one, what ran is no verdict.
             let status = if findings.is_empty() {
@@ -305,12 +394,7 @@ impl Engine<'_> {
                 "fail"
             };
             let note = crate::interrupt::note(&format!("{cases} cases"));
-            return (
-                findings,
-                self.result(fam, status, cases, Some(note)),
-                coverage,
-                None,
-            );
+            return (findings, result(self, status, Some(note)), coverage, None);
         }
         if findings.is_empty() && operations == 0 {
             // Nothing was observed: no session could be opened (or no
@@ -319,7 +403,7 @@ impl Engine<'_> {
                         (see the refused user ids)";
             return (
                 findings,
-                self.result(fam, "not-tested", cases, Some(note.into())),
+                result(self, "not-tested", Some(note.into())),
                 coverage,
                 None,
             );
@@ -332,19 +416,66 @@ impl Engine<'_> {
                 let note = missing.join("; ");
                 return (
                     findings,
-                    self.result(fam, "not-tested", cases, Some(note)),
+                    result(self, "not-tested", Some(note)),
                     coverage,
                     None,
                 );
             }
         }
         let status = if findings.is_empty() { "pass" } else { "fail" };
-        (
-            findings,
-            self.result(fam, status, cases, None),
-            coverage,
-            None,
-        )
+        (findings, result(self, status, None), coverage, None)
+    }
+
+    /// The findings a minimal case shows: for each cause it shows that is
+    /// new, its strongest violation, with the weaker ones as support.
+    fn findings_of(&self, fam: &dyn Family, ev: &Eval, known: &mut Known) -> Vec<Finding> {
+        let mut out = Vec::new();
+        let mut done: Vec<&RootCause> = Vec::new();
+        let pairs: Vec<(&Violation, &RootCause)> = ev.violations.iter().zip(&ev.causes).collect();
+        for (v, rc) in &pairs {
+            if done.contains(rc) || !is_new(v, rc, known) {
+                continue;
+            }
+            done.push(rc);
+            let same: Vec<&Violation> = pairs
+                .iter()
+                .filter(|(_, c)| c == rc)
+                .map(|(x, _)| *x)
+                .collect();
+            let lead = same
+                .iter()
+                .copied()
+                .max_by_key(|x| (x.severity(), strength(x.kind), std::cmp::Reverse(x.entry)))
+                .unwrap_or(v);
+            let occurrences = same.iter().filter(|x| x.kind == lead.kind).count();
+            let mut supporting: Vec<Evidence> = Vec::new();
+            for x in &same {
+                if x.kind != lead.kind && !supporting.iter().any(|s| s.kind == x.kind) {
+                    let n = same.iter().filter(|y| y.kind == x.kind).count();
+                    supporting.push(finding::evidence(fam.name(), &ev.history, x, n));
+                }
+            }
+            let mut f = finding::build(
+                fam.name(),
+                &ev.history,
+                lead,
+                rc,
+                occurrences,
+                supporting,
+                self.replay(fam.name()),
+            );
+            for x in &same {
+                for place in finding::places(&ev.history, x) {
+                    if !f.seen_in.contains(&place) {
+                        f.seen_in.push(place);
+                    }
+                }
+            }
+            out.push(f);
+            let k = known.entry((*rc).clone()).or_default();
+            *k = (*k).max(strength(lead.kind));
+        }
+        out
     }
 
     /// Why each store `fam` speaks for was not judged (empty: all were).
@@ -368,6 +499,7 @@ impl Engine<'_> {
             status: status.into(),
             cases,
             note,
+            id_classes: Vec::new(),
         }
     }
 
@@ -387,85 +519,16 @@ impl Engine<'_> {
         words.extend(self.cfg.replay_args.iter().cloned());
         words.join(" ")
     }
-
-    fn finding(&self, fam: &dyn Family, h: &History, v: &Violation, occurrences: usize) -> Finding {
-        let name = |u: usize| display_id(&h.plan.users[u]);
-        let ev = &h.entries[v.entry];
-        let mut trace: Vec<TraceLine> = h
-            .entries
-            .iter()
-            .enumerate()
-            .filter(|(i, e)| !h.plan.is_sweep(e.step) || *i == v.entry)
-            .map(|(i, e)| TraceLine {
-                step: e.step,
-                phase: if h.plan.is_sweep(e.step) {
-                    "sweep"
-                } else {
-                    "run"
-                },
-                user: name(e.user),
-                op: e.op.describe(),
-                outcome: if i == v.entry {
-                    v.detail.clone()
-                } else {
-                    summarize(&e.outcome)
-                },
-                evidence: i == v.entry,
-            })
-            .collect();
-        trace.sort_by_key(|t| t.step);
-        let mut users = vec![name(v.observer)];
-        if let Some(o) = v.owner {
-            users.push(name(o));
-        }
-        let what = match v.channel {
-            Channel::Files => "files",
-            Channel::Checkpoints => "checkpoints",
-            Channel::History => "message history",
-            Channel::Execute => "command execution",
-        };
-        Finding {
-            id: String::new(),
-            scenario: fam.name().into(),
-            checklist: v.checklist().into(),
-            title: format!("{} ({what})", v.kind.headline()),
-            kind: v.kind,
-            severity: v.severity(),
-            users,
-            evidence: Evidence {
-                observer: name(v.observer),
-                owner: v.owner.map(name),
-                operation: ev.op.describe(),
-                step: ev.step,
-                detail: v.detail.clone(),
-                occurrences,
-            },
-            trace,
-            replay: self.replay(fam.name()),
-        }
-    }
 }
 
-/// A short form of an outcome for traces.
-pub fn summarize(outcome: &Result<Obs, SubjectError>) -> String {
-    match outcome {
-        Err(e) => format!("error ({}): {e}", e.kind()),
-        Ok(o) => match o {
-            Obs::Unit => "ok".into(),
-            Obs::Text(t) => format!("{} bytes", t.len()),
-            Obs::Entries(es) => format!("{} entries", es.len()),
-            Obs::Matches(ms) => format!("{} matches", ms.len()),
-            Obs::Bool(b) => b.to_string(),
-            Obs::Edited(n) => format!("{n} replaced"),
-            Obs::Checkpoint(Some(c)) => format!("checkpoint {}", c.id),
-            Obs::Checkpoint(None) => "none".into(),
-            Obs::Checkpoints(cs) => format!("{} checkpoints", cs.len()),
-            Obs::Count(n) => n.to_string(),
-            Obs::Messages(ms) => format!("{} messages", ms.len()),
-            Obs::Exec(r) => format!("exit {:?}, {} bytes", r.exit_code, r.output.len()),
-            Obs::Path(p) => format!("wrote {p}"),
-        },
-    }
+/// `text` with absolute paths replaced by `<path>`: refusals that differ
+/// only in a temp directory or the id in a path are one refusal.
+pub(crate) fn redact_paths(text: &str) -> String {
+    static PATH: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+    let re = PATH.get_or_init(|| {
+        regex::Regex::new(r#"(^|[\s'"(=:\[])/[^\s'"),\]]+"#).expect("a valid regex")
+    });
+    re.replace_all(text, "${1}<path>").into_owned()
 }
 
 fn eng_start(
@@ -488,6 +551,7 @@ pub fn run(
     // After start: an adapter learns its capabilities in the handshake.
     let started = eng_start(&rt, &factory);
     let caps = factory.capabilities();
+    let framework = factory.framework();
     let mut eng = Engine {
         rt,
         factory,
@@ -513,6 +577,7 @@ pub fn run(
                 status: "aborted".into(),
                 cases: 0,
                 note: Some("not run: interrupted".into()),
+                id_classes: Vec::new(),
             });
             continue;
         }
@@ -522,6 +587,7 @@ pub fn run(
                 status: "aborted".into(),
                 cases: 0,
                 note: Some("not run: the subject failed earlier".into()),
+                id_classes: Vec::new(),
             });
             continue;
         }
@@ -531,6 +597,7 @@ pub fn run(
                 status: "not-tested".into(),
                 cases: 0,
                 note: Some(reason.clone()),
+                id_classes: Vec::new(),
             });
             not_judged.push(NotJudged {
                 scenario: fam.name().into(),
@@ -589,9 +656,7 @@ pub fn run(
     if let Err(e) = eng.rt.block_on(stop_factory.stop()) {
         failure.get_or_insert(format!("stopping the subject failed: {e}"));
     }
-    for (i, f) in findings.iter_mut().enumerate() {
-        f.id = format!("F{}", i + 1);
-    }
+    let findings = group::group(findings);
     let checklist = checklist(&findings, &scenarios, families);
     let mut summary = eng.summary.clone();
     summary.findings = findings.len();
@@ -612,6 +677,7 @@ pub fn run(
     Report {
         schema: SCHEMA,
         subject: cfg.subject.clone(),
+        framework,
         seed: cfg.seed,
         summary,
         checklist,
@@ -632,54 +698,27 @@ pub fn run(
         replay,
         incomplete: crate::interrupt::requested()
             .then(|| crate::interrupt::note(&format!("{} cases", eng.summary.cases))),
+        baseline: None,
     }
 }
 
-/// The checklist: an item fails with a finding; passes when a scenario
-/// covering it passed (every store that scenario speaks for judged), with
-/// the covering scenarios that could not judge named in its note; and is
-/// otherwise not tested, with the reason.
-fn checklist(
-    findings: &[Finding],
-    scenarios: &[ScenarioResult],
-    families: &[&'static dyn Family],
-) -> Vec<ChecklistEntry> {
-    CHECKLIST
-        .iter()
-        .map(|(id, title)| {
-            let covering: Vec<&ScenarioResult> = scenarios
-                .iter()
-                .filter(|s| {
-                    families
-                        .iter()
-                        .any(|f| f.name() == s.name && f.items().contains(id))
-                })
-                .collect();
-            let unjudged: Vec<String> = covering
-                .iter()
-                .filter(|s| s.status != "pass" && s.status != "fail")
-                .map(|s| format!("{}: {}", s.name, s.note.clone().unwrap_or_default()))
-                .collect();
-            let (status, note) = if findings.iter().any(|f| f.checklist == *id) {
-                (Status::Fail, None)
-            } else if covering.iter().any(|s| s.status == "pass") {
-                let note =
-                    (!unjudged.is_empty()).then(|| format!("not tested: {}", unjudged.join("; ")));
-                (Status::Pass, note)
-            } else if covering.is_empty() {
-                (
-                    Status::NotTested,
-                    Some("no selected scenario covers it".to_string()),
-                )
-            } else {
-                (Status::NotTested, Some(unjudged.join("; ")))
-            };
-            ChecklistEntry {
-                id: id.to_string(),
-                title: title.to_string(),
-                status,
-                note,
-            }
-        })
-        .collect()
+#[cfg(test)]
+mod tests {
+    use super::redact_paths;
+
+    #[test]
+    fn refusals_differing_in_paths_are_one() {
+        let a = "OSError: [Errno 36] File name too long: '/tmp/x-1/workspaces/bobbob'";
+        let b = "OSError: [Errno 36] File name too long: '/tmp/y-2/workspaces/alicealice'";
+        assert_eq!(redact_paths(a), redact_paths(b));
+        assert_eq!(
+            redact_paths(a),
+            "OSError: [Errno 36] File name too long: '<path>'"
+        );
+        assert_eq!(
+            redact_paths("ValueError: embedded null byte"),
+            "ValueError: embedded null byte"
+        );
+        assert_eq!(redact_paths("a/b is relative"), "a/b is relative");
+    }
 }
