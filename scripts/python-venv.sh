@@ -1,14 +1,30 @@
 #!/usr/bin/env bash
-# Creates (or reuses) target/py-venv from adapters/python/requirements.lock
-# and pip-installs the isocheck adapter (adapters/python) into it.
-#   usage: scripts/python-venv.sh [VENV]     (default: target/py-venv)
+# Creates (or reuses) a pinned Python environment and pip-installs the
+# isocheck adapter (adapters/python) into it.
+#   usage: scripts/python-venv.sh [NAME]
+#     (no NAME)  target/py-venv       from adapters/python/requirements.lock
+#                (the set the pydantic-deep guide was written for)
+#     NAME       target/py-venv-NAME  from adapters/python/requirements-NAME.lock
 #   prints: the venv directory
-# Idempotent: the venv is rebuilt only when the lock changes, the adapter
+# After install, adapters/python/import-check[-NAME].py must run cleanly in
+# the venv: the whole pinned set imports together.
+# Idempotent: the venv is rebuilt only when its lock changes, the adapter
 # reinstalled only when its sources change.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-venv=${1:-$root/target/py-venv}
-lock="$root/adapters/python/requirements.lock"
+name=${1:-}
+if [[ -n $name && ! $name =~ ^[a-z0-9-]+$ ]]; then
+  echo "python-venv.sh: bad set name '$name' (lowercase letters, digits, '-')" >&2
+  exit 2
+fi
+suffix=${name:+-$name}
+venv=$root/target/py-venv$suffix
+lock=$root/adapters/python/requirements$suffix.lock
+check=$root/adapters/python/import-check$suffix.py
+if ! [[ -f $lock ]]; then
+  echo "python-venv.sh: no lock file $lock" >&2
+  exit 2
+fi
 python=${PYTHON:-python3.11}
 command -v "$python" >/dev/null 2>&1 || python=python3
 
@@ -16,8 +32,9 @@ if ! [[ -f $venv/.lock ]] || ! cmp -s "$lock" "$venv/.lock"; then
   rm -rf "$venv"
   "$python" -m venv "$venv"
   "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --no-deps -r "$lock"
-  # The whole set must import together.
-  "$venv/bin/python" -c 'import pydantic_deep, pydantic_ai_backends, pydantic_ai, docker; from pydantic_deep import create_deep_agent, DeepAgentDeps, InMemoryCheckpointStore, FileCheckpointStore; from pydantic_ai_backends import StateBackend, LocalBackend, DockerSandbox, SessionManager'
+  if [[ -f $check ]]; then
+    "$venv/bin/python" "$check"
+  fi
   cp "$lock" "$venv/.lock"
   rm -f "$venv/.adapter"
 fi

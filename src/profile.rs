@@ -5,10 +5,14 @@
 use serde::Deserialize;
 
 /// The profiles shipped in `suites/`, by name.
-pub const BUILTIN: [(&str, &str); 2] = [
+pub const BUILTIN: [(&str, &str); 3] = [
     (
         "pydantic-deep",
         include_str!("../suites/pydantic-deep.toml"),
+    ),
+    (
+        "pydantic-deep-workspace",
+        include_str!("../suites/pydantic-deep-workspace.toml"),
     ),
     ("deepagents", include_str!("../suites/deepagents.toml")),
 ];
@@ -128,9 +132,12 @@ mod tests {
         assert_eq!(p.plan_path("fix-bug", "ab12"), "/plans/fix-bug-ab12.md");
         assert_eq!(p.plan_dir(), "/plans");
         assert!(Profile::load("deepagents").is_ok());
-        assert!(Profile::load("nope")
-            .unwrap_err()
-            .contains("accepted: pydantic-deep, deepagents"));
+        assert!(Profile::load("pydantic-deep-workspace").is_ok());
+        let err = Profile::load("nope").unwrap_err();
+        assert!(
+            err.contains("accepted: pydantic-deep, pydantic-deep-workspace, deepagents"),
+            "{err}"
+        );
     }
 
     #[test]

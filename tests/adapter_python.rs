@@ -14,6 +14,11 @@ use isocheck::subject::SubjectFactory;
 fn run(py: &str, factory: &str, extra: &[&str]) -> (i32, serde_json::Value, String) {
     let cmd = format!("{py} -m isocheck_adapter --factory {factory}");
     let mut args = vec!["run", "--adapter", &cmd, "--seed", "11", "--format", "json"];
+    // At most 8 search rounds unless a test asks for more: these tests
+    // check verdicts, not that every root cause is found.
+    if !extra.contains(&"--rounds") {
+        args.extend(["--rounds", "8"]);
+    }
     args.extend_from_slice(extra);
     let o = isocheck_in_root(&args);
     let err = stderr(&o);
@@ -144,7 +149,7 @@ fn persistence_is_declared_by_the_ready_factories_and_by_persistence_for_user_fa
 #[test]
 fn problem_leaks_across_users() {
     let Some(py) = venv_python() else { return };
-    let (code, v, err) = run(&py, "problem", &["--cases", "48"]);
+    let (code, v, err) = run(&py, "problem", &["--cases", "12"]);
     assert_eq!(code, 1, "{err}\n{v:#}");
     assert_eq!(status(&v, "C1"), "fail");
     assert!(findings_on(&v, "C1") > 0);
@@ -155,12 +160,12 @@ fn problem_leaks_across_users() {
     let (code, v, err) = run(
         &py,
         "problem",
-        &["--cases", "48", "--scenarios", "context-files"],
+        &["--cases", "12", "--scenarios", "context-files"],
     );
     assert_eq!(code, 1, "{err}\n{v:#}");
     assert!(findings_on(&v, "C1") > 0, "{v:#}");
     for (family, what) in [("memory-collision", "memory"), ("plan-uniqueness", "plan")] {
-        let (code, v, err) = run(&py, "problem", &["--cases", "48", "--scenarios", family]);
+        let (code, v, err) = run(&py, "problem", &["--cases", "12", "--scenarios", family]);
         assert_eq!(code, 1, "{family}: {err}\n{v:#}");
         assert!(findings_on(&v, "C1") > 0, "{family}: {v:#}");
         assert!(
@@ -459,8 +464,13 @@ fn pattern_c_isolates_plain_ids_and_leaks_through_raw_ids() {
         ],
     );
     assert_eq!(code, 1, "{err}\n{v:#}");
-    assert_eq!(status(&v, "C1"), "fail", "{v:#}");
-    assert!(findings_on(&v, "C1") > 0, "{v:#}");
+    // The first raw id found to alias (--rounds 1) reaches another user's
+    // files (C1) or checkpoints (C2): both live under `{base}/{user_id}`.
+    let alias = v["findings"].as_array().unwrap().iter().any(|f| {
+        f["cause"].as_str().unwrap().starts_with("id-alias/")
+            && (f["checklist"] == "C1" || f["checklist"] == "C2")
+    });
+    assert!(alias, "{v:#}");
 }
 
 /// What a report concludes: every checklist item's and scenario's status,
@@ -478,16 +488,33 @@ fn verdicts(v: &serde_json::Value) -> (Vec<String>, Vec<String>, Vec<String>) {
         .as_array()
         .unwrap()
         .iter()
-        .map(|f| format!("{} {} {}", f["scenario"], f["checklist"], f["kind"]))
+        .map(|f| format!("{} {} {}", f["cause"], f["checklist"], f["store"]))
         .collect();
     findings.sort();
     (list("checklist", "id"), list("scenarios", "name"), findings)
 }
 
+/// Every family but hostile-user-ids: in agent mode a hostile id goes
+/// through the same tools as a plain one (the factory maps it; direct-mode
+/// tests judge the mapping), and its directed search would triple the cost.
+const AGENT_FAMILIES: &str = "cross-read,concurrent-writes,memory-collision,plan-uniqueness,\
+eviction-accumulation,context-files,checkpoints,history,persistence,execute-escape";
+
 /// Runs `factory` directly and in agent mode with one seed; both must
 /// reach the same verdicts. Returns the agent mode's exit code and report.
 fn agent_mode_agrees(py: &str, factory: &str, extra: &[&str]) -> (i32, serde_json::Value) {
-    let mut args = vec!["--cases", "4", "--rounds", "1"];
+    // Three users: every agent run of an operation costs tens of ms, and a
+    // case of 8 users is hundreds of operations with its sweeps.
+    let mut args = vec![
+        "--cases",
+        "3",
+        "--users",
+        "3",
+        "--rounds",
+        "1",
+        "--scenarios",
+        AGENT_FAMILIES,
+    ];
     args.extend_from_slice(extra);
     let (direct_code, direct, _) = run(py, factory, &args);
     let (code, agent, err) = run(py, &format!("{factory} --agent"), &args);
@@ -558,8 +585,25 @@ fn agent_mode_reaches_the_verdicts_of_problem() {
         .unwrap()
         .iter()
         .filter(|f| f["checklist"] == "C1" && f["kind"] == "content-leak")
-        .map(|f| f["scenario"].as_str().unwrap())
+        .flat_map(|f| f["witnesses"].as_array().unwrap().iter())
+        .map(|w| w.as_str().unwrap())
         .collect();
+    // Memory written by one user's agent run appears in the system prompt
+    // of another user's run.
+    let memory = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["store"] == "memory")
+        .unwrap_or_else(|| panic!("a memory finding: {v:#}"));
+    assert!(
+        memory["seen_in"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p == "system-prompt"),
+        "{memory:#}"
+    );
     for family in [
         "cross-read",
         "memory-collision",

@@ -17,6 +17,11 @@ fn run(py: &str, factory: &str, extra: &[&str]) -> (i32, serde_json::Value, Stri
     if !extra.contains(&"--seed") {
         args.extend(["--seed", "5"]);
     }
+    // At most 8 search rounds unless a test asks for more: these tests
+    // check verdicts, not that every root cause is found.
+    if !extra.contains(&"--rounds") {
+        args.extend(["--rounds", "8"]);
+    }
     args.extend_from_slice(extra);
     let o = isocheck_in_root(&args);
     let err = stderr(&o);
@@ -30,7 +35,11 @@ fn findings<'a>(v: &'a serde_json::Value, scenario: &str) -> Vec<&'a serde_json:
         .as_array()
         .unwrap()
         .iter()
-        .filter(|f| f["scenario"] == scenario)
+        .filter(|f| {
+            f["witnesses"]
+                .as_array()
+                .is_some_and(|w| w.iter().any(|x| x == scenario))
+        })
         .collect()
 }
 
@@ -50,7 +59,16 @@ fn pattern_b_never_stores_memory_on_the_real_local_backend() {
         let (code, v, err) = run(
             &py,
             &factory,
-            &["--scenarios", scenarios, "--cases", "6", "--rounds", "1"],
+            &[
+                "--scenarios",
+                scenarios,
+                "--cases",
+                "6",
+                "--users",
+                "3",
+                "--rounds",
+                "1",
+            ],
         );
         assert_eq!(code, 1, "{mode}: {err}\n{v:#}");
         assert_eq!(item_status(&v, "C4"), "fail", "{mode}: {v:#}");
@@ -115,18 +133,22 @@ fn agent_checkpoints_without_a_store_share_the_agents_fallback_store() {
 #[test]
 fn a_hostile_checkpoint_id_reaches_another_users_file_through_rewind_to() {
     let Some(py) = venv_python() else { return };
-    let budget = [
-        "--scenarios",
-        "checkpoints",
-        "--cases",
-        "40",
-        "--rounds",
-        "1",
-    ];
+    // Seed 11 finds the leak around the 22nd case (the agent's runs are
+    // concurrent, so not always at the same one); the clean app gets 24.
+    let budget = |cases| {
+        [
+            "--scenarios",
+            "checkpoints",
+            "--cases",
+            cases,
+            "--rounds",
+            "1",
+        ]
+    };
     let (code, v, err) = run(
         &py,
         "fixtures/apps/checkpoint_apps.py:file_store --agent",
-        &budget,
+        &budget("40"),
     );
     assert_eq!(code, 1, "{err}\n{v:#}");
     let leak = findings(&v, "checkpoints")
@@ -136,6 +158,8 @@ fn a_hostile_checkpoint_id_reaches_another_users_file_through_rewind_to() {
     assert_eq!(leak["checklist"], "C2");
     let op = leak["evidence"]["operation"].as_str().unwrap();
     assert!(op.contains("../"), "through a hostile id: {leak:#}");
+    // The store is not shared: it trusts the checkpoint id it is handed.
+    assert_eq!(leak["cause"], "id-replay/checkpoint-id", "{leak:#}");
     assert!(
         leak["evidence"]["detail"]
             .as_str()
@@ -147,7 +171,7 @@ fn a_hostile_checkpoint_id_reaches_another_users_file_through_rewind_to() {
     let (code, v, err) = run(
         &py,
         "fixtures/apps/checkpoint_apps.py:per_user --agent",
-        &budget,
+        &budget("24"),
     );
     assert_eq!(code, 0, "{err}\n{v:#}");
     assert_eq!(item_status(&v, "C2"), "pass", "{v:#}");

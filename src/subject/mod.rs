@@ -47,6 +47,11 @@ pub trait Tenancy: Send + Sync {
 pub trait SubjectFactory: Send + Sync {
     /// What the subject offers; the same for every tenancy it creates.
     fn capabilities(&self) -> Capabilities;
+    /// The agent framework the subject declared (an adapter's handshake),
+    /// once started; `None` when it declares none.
+    fn framework(&self) -> Option<Framework> {
+        None
+    }
     /// Called once, inside the run's async runtime, before any case (start
     /// an adapter process, connect to a daemon). A
     /// [`SubjectError::Config`] here ends the run with exit code 2.

@@ -44,6 +44,46 @@ pub enum Persistence {
     Persistent,
 }
 
+/// The agent framework a subject runs on, as its adapter declared it.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Framework {
+    pub name: String,
+    /// The API generation the adapter drives (`backend`, `workspace`, ...).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub generation: Option<String>,
+    /// Installed package versions, by distribution name (sorted).
+    pub versions: std::collections::BTreeMap<String, String>,
+}
+
+impl Framework {
+    /// One line for the report header: `pydantic-deep 0.3.50 (workspace API;
+    /// pydantic-ai-slim 2.62.0, ...)`.
+    pub fn describe(&self) -> String {
+        let mut s = self.name.clone();
+        if let Some(v) = self.versions.get(&self.name) {
+            s.push(' ');
+            s.push_str(v);
+        }
+        let others: Vec<String> = self
+            .versions
+            .iter()
+            .filter(|(k, _)| **k != self.name)
+            .map(|(k, v)| format!("{k} {v}"))
+            .collect();
+        let mut inner = Vec::new();
+        if let Some(g) = &self.generation {
+            inner.push(format!("{g} API"));
+        }
+        if !others.is_empty() {
+            inner.push(others.join(", "));
+        }
+        if !inner.is_empty() {
+            s.push_str(&format!(" ({})", inner.join("; ")));
+        }
+        s
+    }
+}
+
 impl Capabilities {
     /// Files, checkpoints and history; no execute, no feature operations.
     pub fn stores() -> Self {

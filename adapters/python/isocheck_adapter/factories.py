@@ -13,6 +13,7 @@ import tempfile
 from types import SimpleNamespace
 from typing import Any, Callable
 
+from . import langgraph as _lg
 from .mapping import AdapterError, ContextSeeds, Session, Subject, as_history, record_debris
 
 PROBE_USERS = ("isocheckprobe", "isocheck-probe", "probe_user_1")
@@ -51,11 +52,14 @@ def _pick(obj: Any, *names: str) -> Any:
     return None
 
 
-def session_of(result: Any) -> Session:
+def session_of(result: Any, tenancy: Any = None, user: str | None = None) -> Session:
     """What a factory returned, as a Session: a backend alone, an object
     with `.backend` (DeepAgentDeps, say), or a dict with `backend` (or
     `deps`) and optionally `checkpoint_store` and `history`. Deps the app
-    built are kept as they are: the framework's code gets them, unchanged."""
+    built are kept as they are: the framework's code gets them, unchanged.
+    LangGraph / deepagents objects go to the `langgraph` subpackage."""
+    if _lg.claims(result):
+        return _lg.session_of(result, tenancy, user)
     if hasattr(result, "read") and hasattr(result, "write") and not hasattr(result, "backend"):
         return Session(result)
     deps = result.get("deps") if isinstance(result, dict) else (result if hasattr(result, "backend") else None)
@@ -131,13 +135,15 @@ class FactorySubject(Subject):
                     import asyncio
 
                     r = asyncio.run(_await(r))
-                s = session_of(r)
+                s = session_of(r, SimpleNamespace())
                 break
             except Exception as e:  # noqa: BLE001
                 errors.append(f"{probe!r}: {_short(e)}")
         else:
             raise AdapterError("config", "the factory raised for every probe user id ("
                                + "; ".join(errors) + "); give the capabilities with --caps")
+        if hasattr(s, "capabilities"):  # a LangGraph / deepagents session
+            return s.capabilities()
         deep = _has_deep()
         return {
             "files": True,
@@ -149,19 +155,19 @@ class FactorySubject(Subject):
 
     def open(self, tenancy: Any, user: str) -> Any:
         try:
-            r = tenancy.fn(user)
+            r = _lg.call_factory(tenancy.fn, user, tenancy)
         except Exception as e:  # noqa: BLE001
             raise AdapterError("refused", f"the factory raised for this user id: {_short(e)}")
         if inspect.isawaitable(r):
-            return self._open_async(r)
-        return session_of(r)
+            return self._open_async(r, tenancy, user)
+        return session_of(r, tenancy, user)
 
-    async def _open_async(self, r: Any) -> Session:
+    async def _open_async(self, r: Any, tenancy: Any = None, user: str | None = None) -> Session:
         try:
             v = await r
         except Exception as e:  # noqa: BLE001
             raise AdapterError("refused", f"the factory raised for this user id: {_short(e)}")
-        return session_of(v)
+        return session_of(v, tenancy, user)
 
 
 async def _await(a: Any) -> Any:
@@ -381,3 +387,5 @@ READY: dict[str, Callable[[], Subject]] = {
     "pattern-b": PatternB,
     "pattern-c": PatternC,
 }
+# LangGraph checkpointers and deepagents backends (imported when chosen).
+READY.update({name: _lg.ready(name) for name in _lg.READY_NAMES})

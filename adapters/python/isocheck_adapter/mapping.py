@@ -410,7 +410,11 @@ class RootedBackend:
 
     def __init__(self, backend: Any) -> None:
         self._b = backend
-        root = getattr(backend, "_root", None) or getattr(backend, "root_dir", None)
+        # DeepAgentDeps wraps a sync backend in an async adapter: the root
+        # is the wrapped backend's.
+        raw = getattr(backend, "unwrap", None)
+        raw = raw() if callable(raw) else backend
+        root = getattr(raw, "_root", None) or getattr(raw, "root_dir", None)
         self._root = str(root).rstrip("/") if root is not None else None
 
     def __getattr__(self, name: str) -> Any:
@@ -436,6 +440,12 @@ class RootedBackend:
         return path
 
     def _fix(self, entries: Any) -> Any:
+        if inspect.isawaitable(entries):
+            # An async backend (DeepAgentDeps' adapter): fix the result.
+            async def fixed() -> Any:
+                return self._fix(await entries)
+
+            return fixed()
         if isinstance(entries, str):
             return entries
         out = []

@@ -14,6 +14,7 @@ import asyncio
 import inspect
 import json
 import os
+import re
 import sys
 import traceback
 from typing import Any, Callable, NoReturn
@@ -103,6 +104,8 @@ class Server:
         """Returns (value, post): value may be awaitable; post maps the
         resolved value to the protocol result."""
         op = req.get("op")
+        if op == "execute":
+            _note_canary_files(req.get("command"))
         # Session operations first: they are nearly every request.
         sid = req.get("session")
         if sid is not None:
@@ -269,6 +272,14 @@ class Server:
 
 def hello(subject: str, capabilities: dict | None = None, error: tuple[str, str] | None = None) -> dict:
     h: dict[str, Any] = {"protocol": PROTOCOL, "subject": subject}
+    try:
+        from .framework import detect
+
+        fw = detect()
+    except Exception:  # noqa: BLE001 - an optional field: never stops the handshake
+        fw = None
+    if fw is not None:
+        h["framework"] = fw
     if error is not None:
         h["error"] = {"kind": error[0], "message": error[1]}
     else:
@@ -294,6 +305,31 @@ def run(name: str, make: Callable[[], Subject], persistence: str | None = None) 
         return _run(name, make, persistence)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+        _remove_canary_files()
+
+
+# Canary files isocheck's own execute probes asked for (`echo icq... >
+# "${TMPDIR:-/tmp}/icq..."`). A shell that drops the private TMPDIR (a
+# host-shell workspace with a clean environment) writes them to the host's
+# /tmp: that is the app's behaviour and is judged, but the files are
+# isocheck's, so they go at exit.
+_CANARY = re.compile(r"icq[0-9a-f]{12}")
+_CANARY_FILES: set[str] = set()
+
+
+def _note_canary_files(command: Any) -> None:
+    if isinstance(command, str) and "/tmp" in command:
+        _CANARY_FILES.update(_CANARY.findall(command))
+
+
+def _remove_canary_files() -> None:
+    for tok in _CANARY_FILES:
+        path = os.path.join("/tmp", tok)
+        try:
+            if os.path.isfile(path) and not os.path.islink(path):
+                os.remove(path)
+        except OSError:
+            pass
 
 
 def _run(name: str, make: Callable[[], Subject], persistence: str | None) -> int:

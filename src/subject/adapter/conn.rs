@@ -123,7 +123,14 @@ impl Drop for PendingGuard<'_> {
 impl Conn {
     /// Starts `argv`, reads the handshake and returns the connection and the
     /// announced capabilities.
-    pub async fn start(argv: &[String]) -> SubjectResult<(Arc<Conn>, Capabilities, String)> {
+    pub async fn start(
+        argv: &[String],
+    ) -> SubjectResult<(
+        Arc<Conn>,
+        Capabilities,
+        String,
+        Option<crate::subject::Framework>,
+    )> {
         let what = argv.join(" ");
         let tmpdir = tempfile::Builder::new()
             .prefix("isocheck-adapter-")
@@ -196,7 +203,7 @@ impl Conn {
                     "the adapter exited before its handshake ({status})"
                 )));
             }
-            Ok(Ok(_)) => match decode_hello(&first) {
+            Ok(Ok(_)) => match decode_handshake(&first) {
                 Ok(h) => h,
                 Err(e) => {
                     conn.stop().await;
@@ -204,14 +211,18 @@ impl Conn {
                 }
             },
         };
-        let (caps, subject) = hello;
+        let Handshake {
+            caps,
+            subject,
+            framework,
+        } = hello;
         let subject = subject.unwrap_or_else(|| what.clone());
 
         let (tx, rx) = mpsc::unbounded_channel::<String>();
         *conn.tx.lock().unwrap_or_else(|p| p.into_inner()) = Some(tx);
         tokio::spawn(writer(stdin, rx, conn.shared.clone()));
         tokio::spawn(reader(lines, conn.shared.clone()));
-        Ok((conn, caps.into(), subject))
+        Ok((conn, caps, subject, framework))
     }
 
     /// Sends `call` and waits for its reply, decoded as `T`.
@@ -441,6 +452,19 @@ pub async fn read_replies(
 /// Decodes the adapter's handshake line: its capabilities and subject
 /// name, or why it cannot serve (`Config`) or is broken (`Crashed`).
 pub fn decode_hello(line: &str) -> SubjectResult<(Capabilities, Option<String>)> {
+    decode_handshake(line).map(|h| (h.caps, h.subject))
+}
+
+/// What a valid handshake announces.
+pub struct Handshake {
+    pub caps: Capabilities,
+    pub subject: Option<String>,
+    pub framework: Option<crate::subject::Framework>,
+}
+
+/// Decodes the handshake line: the capabilities, the subject's name and the
+/// framework it declares (absent for adapters that declare none).
+pub fn decode_handshake(line: &str) -> SubjectResult<Handshake> {
     let hello = match serde_json::from_str::<Hello>(line) {
         Ok(h) => h,
         Err(e) => {
@@ -481,7 +505,15 @@ pub fn decode_hello(line: &str) -> SubjectResult<(Capabilities, Option<String>)>
             "the adapter's handshake has neither capabilities nor error".into(),
         ));
     };
-    Ok((caps.into(), hello.subject))
+    Ok(Handshake {
+        caps: caps.into(),
+        subject: hello.subject,
+        framework: hello.framework.map(|f| crate::subject::Framework {
+            name: f.name,
+            generation: f.generation,
+            versions: f.versions,
+        }),
+    })
 }
 
 /// Hands one reply line to its waiter; `Err` breaks the connection.

@@ -30,6 +30,7 @@ pub struct AdapterFactory {
     argv: Vec<String>,
     conn: OnceLock<Arc<Conn>>,
     caps: OnceLock<Capabilities>,
+    framework: OnceLock<Option<Framework>>,
 }
 
 impl AdapterFactory {
@@ -38,6 +39,7 @@ impl AdapterFactory {
             argv,
             conn: OnceLock::new(),
             caps: OnceLock::new(),
+            framework: OnceLock::new(),
         }
     }
 
@@ -71,11 +73,15 @@ impl SubjectFactory for AdapterFactory {
         self.caps.get().cloned().unwrap_or_default()
     }
 
+    fn framework(&self) -> Option<Framework> {
+        self.framework.get().cloned().flatten()
+    }
+
     async fn start(&self) -> SubjectResult<()> {
         if self.conn.get().is_some() {
             return Ok(());
         }
-        let (conn, caps, subject) = Conn::start(&self.argv).await?;
+        let (conn, caps, subject, framework) = Conn::start(&self.argv).await?;
         eprintln!(
             "isocheck: adapter '{}' (pid {}) serves {subject}",
             conn.command(),
@@ -83,7 +89,11 @@ impl SubjectFactory for AdapterFactory {
                 .map(|p| p.to_string())
                 .unwrap_or_else(|| "?".into())
         );
+        if let Some(f) = &framework {
+            eprintln!("isocheck: the subject runs on {}", f.describe());
+        }
         let _ = self.caps.set(caps);
+        let _ = self.framework.set(framework);
         if self.conn.set(conn.clone()).is_err() {
             conn.stop().await;
         }

@@ -30,6 +30,27 @@ pub struct Hello {
     /// isocheck then stops with exit code 2 and prints the message.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<HelloError>,
+    /// The agent framework the subject runs on, as the adapter found it
+    /// installed (optional; shown in the report header).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub framework: Option<WireFramework>,
+}
+
+/// The agent framework behind the subject: which one, which API generation
+/// the adapter speaks to it, and the installed versions of the agent
+/// packages it found (pydantic-deep, pydantic-ai-slim, deepagents, ...).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct WireFramework {
+    /// The framework, e.g. `pydantic-deep`.
+    pub name: String,
+    /// The API generation the adapter drives, e.g. `backend` (pydantic-deep
+    /// 0.3.44: `DeepAgentDeps(backend=...)`) or `workspace` (0.3.50:
+    /// `create_deep_agent(workspace=...)`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub generation: Option<String>,
+    /// Installed package versions, by distribution name.
+    #[serde(default)]
+    pub versions: std::collections::BTreeMap<String, String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]

@@ -1,0 +1,7 @@
+"""The guide's pinned set (requirements.lock) imports together."""
+import docker  # noqa: F401
+import pydantic_ai  # noqa: F401
+import pydantic_ai_backends  # noqa: F401
+import pydantic_deep  # noqa: F401
+from pydantic_ai_backends import DockerSandbox, LocalBackend, SessionManager, StateBackend  # noqa: F401
+from pydantic_deep import DeepAgentDeps, FileCheckpointStore, InMemoryCheckpointStore, create_deep_agent  # noqa: F401
