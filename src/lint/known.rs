@@ -105,6 +105,7 @@ pub const PAI: &[&str] = &["pydantic_ai", "pydantic_ai_backends", "pydantic_deep
 pub const PD: &[&str] = &["pydantic_deep"];
 pub const DA: &[&str] = &["deepagents"];
 pub const LG: &[&str] = &["langgraph"];
+pub const DACLI: &[&str] = &["deepagents_cli"];
 
 /// The classes and functions the rules care about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -137,6 +138,10 @@ pub enum Kind {
     LgMemorySaver,
     /// Other LangGraph checkpointers (sqlite, postgres).
     LgSaver,
+    /// LangGraph stores (`InMemoryStore`, `PostgresStore`, ...).
+    LgStore,
+    /// deepagents-cli's `create_cli_agent`: memory under `~/.deepagents/{assistant_id}`, a host shell by default.
+    DaCliAgent,
     SessionManager,
 }
 
@@ -192,6 +197,8 @@ impl Kind {
             Kind::FileCheckpointStore => "FileCheckpointStore",
             Kind::LgMemorySaver => "MemorySaver",
             Kind::LgSaver => "LangGraph checkpointer",
+            Kind::LgStore => "LangGraph store",
+            Kind::DaCliAgent => "create_cli_agent",
             Kind::SessionManager => "SessionManager",
         }
     }
@@ -206,7 +213,11 @@ pub fn classify(m: &Model, qual: &str) -> Option<Kind> {
         (PAB, &["DockerSandbox"], Kind::PabDocker),
         (PAB, &["SessionManager"], Kind::SessionManager),
         (PAI, &["StateWorkspace"], Kind::StateWorkspace),
-        (PAI, &["LocalWorkspace"], Kind::LocalWorkspace),
+        (
+            PAI,
+            &["LocalWorkspace", "LocalWorkspaceBackend"],
+            Kind::LocalWorkspace,
+        ),
         (
             PAI,
             &[
@@ -234,6 +245,18 @@ pub fn classify(m: &Model, qual: &str) -> Option<Kind> {
         ),
         (PD, &["FileCheckpointStore"], Kind::FileCheckpointStore),
         (LG, &["MemorySaver", "InMemorySaver"], Kind::LgMemorySaver),
+        (
+            LG,
+            &[
+                "InMemoryStore",
+                "PostgresStore",
+                "AsyncPostgresStore",
+                "SqliteStore",
+                "AsyncSqliteStore",
+            ],
+            Kind::LgStore,
+        ),
+        (DACLI, &["create_cli_agent"], Kind::DaCliAgent),
         (
             LG,
             &[

@@ -55,9 +55,18 @@ pub mod iso106_user_id_in_path;
 pub mod iso107_unsandboxed_execute;
 pub mod iso108_ephemeral_memory;
 pub mod iso109_store_without_user_namespace;
+pub mod iso110_shared_docker_container;
+pub mod iso111_memory_namespace_without_user;
+
+pub mod iso120_constant_thread_id;
+pub mod iso121_request_thread_id;
+pub mod iso122_cli_agent_per_chat;
+pub mod iso123_shell_true_execute;
+pub mod iso124_store_key_without_user;
+mod lg_common;
 
 /// Every rule, in code order.
-pub static ALL: [&RuleMeta; 10] = [
+pub static ALL: [&RuleMeta; 17] = [
     &iso000_parse_error::RULE,
     &iso101_shared_backend::RULE,
     &iso102_shared_deps::RULE,
@@ -68,6 +77,13 @@ pub static ALL: [&RuleMeta; 10] = [
     &iso107_unsandboxed_execute::RULE,
     &iso108_ephemeral_memory::RULE,
     &iso109_store_without_user_namespace::RULE,
+    &iso110_shared_docker_container::RULE,
+    &iso111_memory_namespace_without_user::RULE,
+    &iso120_constant_thread_id::RULE,
+    &iso121_request_thread_id::RULE,
+    &iso122_cli_agent_per_chat::RULE,
+    &iso123_shell_true_execute::RULE,
+    &iso124_store_key_without_user::RULE,
 ];
 
 /// Taxonomy tags of a rule for code-scanning tools: the CWE
@@ -82,14 +98,15 @@ pub fn tags(code: &str) -> &'static [&'static str] {
         "external/owasp-agentic/ASI06",
     ];
     match code {
-        "ISO101" | "ISO102" | "ISO103" | "ISO105" | "ISO109" => LEAK,
+        "ISO101" | "ISO102" | "ISO103" | "ISO105" | "ISO109" | "ISO110" | "ISO111" | "ISO120"
+        | "ISO121" | "ISO124" => LEAK,
         "ISO106" => &[
             "security",
             "external/cwe/cwe-22",
             "external/owasp-llm/LLM02:2025",
             "external/owasp-agentic/ASI03",
         ],
-        "ISO107" => &[
+        "ISO107" | "ISO122" | "ISO123" => &[
             "security",
             "external/cwe/cwe-250",
             "external/owasp-llm/LLM06:2025",
@@ -131,4 +148,11 @@ pub fn check_all(ctx: &Ctx, out: &mut Vec<Finding>) {
     iso107_unsandboxed_execute::check(model, out);
     iso108_ephemeral_memory::check(model, out);
     iso109_store_without_user_namespace::check(model, out);
+    iso110_shared_docker_container::check(model, out);
+    iso111_memory_namespace_without_user::check(model, out);
+    iso120_constant_thread_id::check(model, out);
+    iso121_request_thread_id::check(model, out);
+    iso122_cli_agent_per_chat::check(model, out);
+    iso123_shell_true_execute::check(model, out);
+    iso124_store_key_without_user::check(model, out);
 }
