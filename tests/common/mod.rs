@@ -61,16 +61,59 @@ pub fn root() -> std::path::PathBuf {
 /// The pinned venv's python (`scripts/python-venv.sh` makes it), or `None`
 /// after printing why the test is skipped (a panic if python is required).
 pub fn venv_python() -> Option<String> {
-    let p = root().join("target/py-venv/bin/python");
+    venv_python_named("")
+}
+
+/// The python of the pinned set `name` (`target/py-venv-NAME`, made by
+/// `scripts/python-venv.sh NAME`; `""` is the guide's set in
+/// `target/py-venv`), or `None` after printing why the test is skipped.
+pub fn venv_python_named(name: &str) -> Option<String> {
+    let dir = if name.is_empty() {
+        "target/py-venv".to_string()
+    } else {
+        format!("target/py-venv-{name}")
+    };
+    let p = root().join(dir).join("bin/python");
     if p.exists() {
+        refresh_adapter(name);
         Some(p.to_string_lossy().into_owned())
     } else {
+        let arg = if name.is_empty() {
+            String::new()
+        } else {
+            format!(" {name}")
+        };
         skip(
             "python",
-            &format!("{} is missing (run scripts/python-venv.sh)", p.display()),
+            &format!(
+                "{} is missing (run scripts/python-venv.sh{arg})",
+                p.display()
+            ),
         );
         None
     }
+}
+
+/// Reinstalls the adapter into an existing venv if its sources changed
+/// since (the script compares a hash of them, and does nothing otherwise),
+/// once per test process: a test never runs a stale adapter.
+fn refresh_adapter(name: &str) {
+    static DONE: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+    let mut done = DONE.lock().unwrap_or_else(|e| e.into_inner());
+    if done.iter().any(|n| n == name) {
+        return;
+    }
+    let o = Command::new("bash")
+        .arg(root().join("scripts/python-venv.sh"))
+        .args((!name.is_empty()).then_some(name))
+        .output()
+        .expect("bash runs");
+    assert!(
+        o.status.success(),
+        "scripts/python-venv.sh {name} failed: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    done.push(name.to_string());
 }
 
 /// The system python3, for the stdlib-only fake adapters.
@@ -161,4 +204,76 @@ pub fn item_status(v: &serde_json::Value, id: &str) -> String {
         .find(|c| c["id"] == id)
         .map(|c| c["status"].as_str().unwrap().to_string())
         .unwrap_or_default()
+}
+
+/// The connection string of the private PostgreSQL server
+/// (`ISOCHECK_POSTGRES_URL`, or what `scripts/postgres.sh env` prints for
+/// this worktree's server) when it accepts connections; otherwise prints
+/// why the test is skipped (a panic when `ISOCHECK_REQUIRE` names
+/// `postgres`). `eval "$(scripts/postgres.sh start)"` provides it.
+pub fn postgres() -> Option<String> {
+    let url = std::env::var("ISOCHECK_POSTGRES_URL")
+        .ok()
+        .filter(|u| !u.trim().is_empty())
+        .or_else(|| {
+            let o = Command::new("bash")
+                .arg(root().join("scripts/postgres.sh"))
+                .arg("env")
+                .output()
+                .ok()?;
+            let line = String::from_utf8_lossy(&o.stdout).into_owned();
+            let v = line.trim().strip_prefix("export ISOCHECK_POSTGRES_URL=")?;
+            Some(v.trim_matches('\'').to_string())
+        });
+    let Some(url) = url else {
+        skip(
+            "postgres",
+            "no PostgreSQL server (ISOCHECK_POSTGRES_URL unset; run: eval \"$(scripts/postgres.sh start)\")",
+        );
+        return None;
+    };
+    // postgresql://user:pw@host:port/db: the server must accept a connection.
+    let addr = url
+        .rsplit('@')
+        .next()
+        .and_then(|r| r.split('/').next())
+        .unwrap_or("")
+        .to_string();
+    let reachable = std::net::ToSocketAddrs::to_socket_addrs(&addr)
+        .ok()
+        .and_then(|mut a| a.next())
+        .is_some_and(|a| {
+            std::net::TcpStream::connect_timeout(&a, std::time::Duration::from_secs(2)).is_ok()
+        });
+    if reachable {
+        Some(url)
+    } else {
+        skip(
+            "postgres",
+            &format!("the PostgreSQL server at {addr} does not answer (run: eval \"$(scripts/postgres.sh start)\")"),
+        );
+        None
+    }
+}
+
+/// The official SARIF 2.1.0 schema (tests/data), compiled with format
+/// assertions: `schemas.validate(&log, index)` checks a SARIF log.
+pub fn sarif_schema() -> (boon::Schemas, boon::SchemaIndex) {
+    let path = root().join("tests/data/sarif-schema-2.1.0.json");
+    let schema: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    assert_eq!(
+        schema["$id"],
+        "https://raw.githubusercontent.com/oasis-tcs/sarif-spec/master/Schemata/sarif-schema-2.1.0.json"
+    );
+    let mut schemas = boon::Schemas::new();
+    let mut compiler = boon::Compiler::new();
+    compiler.enable_format_assertions();
+    compiler
+        .add_resource("sarif-schema-2.1.0.json", schema)
+        .unwrap();
+    let index = compiler
+        .compile("sarif-schema-2.1.0.json", &mut schemas)
+        .unwrap();
+    (schemas, index)
 }
