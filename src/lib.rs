@@ -20,6 +20,7 @@
 pub mod backends;
 pub mod canary;
 pub mod check;
+pub mod config;
 pub mod drive;
 pub mod engine;
 pub mod gen;

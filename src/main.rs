@@ -1,10 +1,12 @@
-use std::path::PathBuf;
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, CommandFactory, Parser, Subcommand};
 
 use isocheck::check::{self, Family};
+use isocheck::config::{self, Config};
 use isocheck::engine::{self, RunConfig};
 use isocheck::gen::{GenConfig, IdMix};
 use isocheck::registry;
@@ -25,6 +27,14 @@ const USAGE: u8 = 2;
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// Defaults for `run` and `lint` from FILE: an isocheck.toml, or a
+    /// pyproject.toml with [tool.isocheck] (default: either one in the
+    /// current directory; flags given here override it).
+    #[arg(long, global = true, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Read no configuration file.
+    #[arg(long, global = true, conflicts_with = "config")]
+    no_config: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -348,7 +358,12 @@ fn main() -> ExitCode {
     unsafe {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
-    let cli = match Cli::try_parse() {
+    let argv: Vec<OsString> = std::env::args_os().collect();
+    let argv = match with_config(argv) {
+        Ok(a) => a,
+        Err(e) => return ExitCode::from(usage_error(e)),
+    };
+    let cli = match Cli::try_parse_from(&argv) {
         Ok(c) => c,
         Err(e) => return clap_failure(e),
     };
@@ -391,12 +406,75 @@ fn clap_message(e: &clap::Error) -> String {
         .find(|l| !l.trim().is_empty())
         .unwrap_or("invalid arguments");
     let first = first.strip_prefix("error: ").unwrap_or(first);
-    let accepted = match (e.get(ContextKind::ValidValue), e.get(ContextKind::InvalidArg)) {
+    let accepted = match (
+        e.get(ContextKind::ValidValue),
+        e.get(ContextKind::InvalidArg),
+    ) {
         (Some(ContextValue::Strings(v)), _) => format!(" (accepted: {})", v.join(", ")),
-        (None, Some(ContextValue::Strings(v))) if e.kind() == ErrorKind::MissingRequiredArgument => {
+        (None, Some(ContextValue::Strings(v)))
+            if e.kind() == ErrorKind::MissingRequiredArgument =>
+        {
             format!(" {}", v.join(", "))
         }
         _ => String::new(),
     };
     format!("{}{accepted}", first.trim_end_matches(':'))
+}
+
+/// Puts the configuration file's flags for `run` or `lint` (see
+/// [`isocheck::config`]) on the command line, right after the subcommand,
+/// leaving out those the command line sets itself. Each is checked alone
+/// first, so that a bad value is reported with the file and table it came
+/// from.
+fn with_config(argv: Vec<OsString>) -> Result<Vec<OsString>, String> {
+    // A first look, forgiving: `run` may need the file's `subject`.
+    let Ok(pre) = Cli::command()
+        .ignore_errors(true)
+        .try_get_matches_from(&argv)
+    else {
+        return Ok(argv);
+    };
+    let Some((name, given)) = pre.subcommand() else {
+        return Ok(argv);
+    };
+    if !config::TABLES.contains(&name)
+        || given.try_get_one::<bool>("no_config").ok().flatten() == Some(&true)
+    {
+        return Ok(argv);
+    }
+    let named = given.try_get_one::<PathBuf>("config").ok().flatten();
+    let config = match named {
+        Some(path) => Config::load(path)?,
+        None => match Config::discover(Path::new(""))? {
+            Some(c) => c,
+            None => return Ok(argv),
+        },
+    };
+    // Every table is checked, not only the one for this command: a typo in
+    // [lint] should not wait for the next lint to show.
+    let command = Cli::command();
+    let mut words = Vec::new();
+    for table in config.tables() {
+        let Some(sub) = command.find_subcommand(table) else {
+            continue;
+        };
+        // All of the file's values are checked, those the command line
+        // overrides too.
+        for word in &config.args_for(table, sub, None)? {
+            let alone = [argv[0].clone(), OsString::from(table), word.clone()];
+            match Cli::command().try_get_matches_from(alone) {
+                Ok(_) => {}
+                Err(e) if e.kind() == clap::error::ErrorKind::MissingRequiredArgument => {}
+                Err(e) => return Err(format!("{}: {}", config.place(table), clap_message(&e))),
+            }
+        }
+        if table == name {
+            words = config.args_for(table, sub, Some(given))?;
+        }
+    }
+    let at = argv.iter().position(|a| a == name).unwrap_or(1);
+    let mut merged = argv[..=at].to_vec();
+    merged.extend(words);
+    merged.extend_from_slice(&argv[at + 1..]);
+    Ok(merged)
 }
