@@ -50,6 +50,12 @@ enum Command {
     },
     /// Statically check Python application code against the multi-user checklist.
     Lint(isocheck::lint::LintArgs),
+    /// Print a shell completion script (`isocheck completions bash > /etc/bash_completion.d/isocheck`).
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -373,6 +379,15 @@ fn main() -> ExitCode {
             run(args)
         }
         Command::List => list(),
+        Command::Completions { shell } => {
+            clap_complete::generate(
+                shell,
+                &mut Cli::command(),
+                "isocheck",
+                &mut std::io::stdout(),
+            );
+            0
+        }
         Command::Explain { name } => explain(&name),
         Command::Lint(args) => {
             isocheck::interrupt::install();

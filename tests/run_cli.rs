@@ -233,3 +233,38 @@ fn list_and_explain() {
     assert!(doc.contains("Why it matters"));
     assert!(!doc.contains("//!"));
 }
+
+/// `isocheck completions SHELL`: a script for each shell that names the
+/// subcommands and their flags; bash's parses (`bash -n`).
+#[test]
+fn completions_for_every_shell() {
+    for shell in ["bash", "zsh", "fish", "elvish", "powershell"] {
+        let o = isocheck(&["completions", shell]);
+        assert_eq!(o.status.code(), Some(0), "{shell}: {}", stderr(&o));
+        let script = stdout(&o);
+        for word in [
+            "run", "lint", "explain", "subject", "fail-on", "select", "config",
+        ] {
+            assert!(script.contains(word), "{shell}: no {word}");
+        }
+        if shell == "bash" {
+            let mut check = std::process::Command::new("bash")
+                .arg("-n")
+                .stdin(std::process::Stdio::piped())
+                .spawn()
+                .expect("bash runs");
+            use std::io::Write;
+            check
+                .stdin
+                .take()
+                .unwrap()
+                .write_all(script.as_bytes())
+                .unwrap();
+            assert!(
+                check.wait().unwrap().success(),
+                "bash -n refused the script"
+            );
+        }
+    }
+    one_line_usage_error(&["completions", "tcsh"], &["'tcsh'", "bash"]);
+}
