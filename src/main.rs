@@ -71,7 +71,8 @@ struct RunArgs {
     /// Test your own app through an adapter process: "CMD ARGS" (see docs/adapter-protocol.md).
     #[arg(long, value_name = "CMD ARGS")]
     adapter: Option<String>,
-    /// Generated cases per scenario family.
+    /// Generated cases per scenario family, whatever is found (hostile-user-ids
+    /// adds N/32, at least 4, for each id class it aims at).
     #[arg(long, default_value_t = 256, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
     cases: u32,
     /// Seed of the run; the same seed reproduces the same report (default: random, printed).

@@ -35,7 +35,8 @@ pub struct RunConfig {
     /// The subject's name as given on the command line (for reports).
     pub subject: String,
     pub seed: u64,
-    /// Generated cases per family and round.
+    /// Generated cases per family (each directed id-class search of
+    /// hostile-user-ids gets 1/32 of it more, at least 4).
     pub cases: usize,
     pub gen: GenConfig,
     pub drive: DriveConfig,
@@ -272,10 +273,11 @@ impl Engine<'_> {
     }
 
     /// Rounds of strategy `strategy` (named `label` for its random
-    /// stream): each round runs up to `cases` cases and shrinks the first
-    /// one that shows something new; the search ends at a round that finds
-    /// nothing new. `Err` carries a fatal error; an interrupt sets
-    /// `st.interrupted`.
+    /// stream), `cases` cases in all: each round runs what is left of them
+    /// and shrinks the first one that shows something new; the search ends
+    /// at a round that finds nothing new or when the cases are spent (so
+    /// `--cases N` is at most N cases per search, whatever was found).
+    /// `Err` carries a fatal error; an interrupt sets `st.interrupted`.
     fn search(
         &mut self,
         fam: &dyn Family,
@@ -284,11 +286,16 @@ impl Engine<'_> {
         cases: usize,
         st: &mut Search,
     ) -> Result<(), String> {
+        let mut left = cases;
         for round in 0..self.cfg.max_rounds {
+            if left == 0 {
+                break;
+            }
             let mut runner =
                 TestRunner::new_with_rng(Config::default(), rng_for(self.cfg.seed, label, round));
             let mut found = None;
-            for _ in 0..cases {
+            while left > 0 {
+                left -= 1;
                 if crate::interrupt::requested() {
                     st.interrupted = true;
                     return Ok(());
