@@ -129,9 +129,32 @@ struct RunArgs {
     /// round looks for a root cause not yet seen (1: stop at the first).
     #[arg(long, default_value_t = 32, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=64))]
     rounds: u32,
+    /// Search time shared among the families (90s, 10m, 1h 30m): each
+    /// searches for its share and is judged on the cases it ran; without
+    /// it, a run does all of --cases (and stays fully determined by its seed).
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    budget: Option<Duration>,
+    /// The run's deadline: nothing starts after it, families not reached
+    /// are aborted and the report is marked incomplete (exit 3, or 1 with
+    /// findings).
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    timeout: Option<Duration>,
     /// At most this many operations per user and case.
     #[arg(long, default_value_t = 8, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=64))]
     max_ops: u32,
+}
+
+/// A duration: `90` (seconds), `90s`, `2m`, `1h 30m`; not zero.
+fn parse_duration(text: &str) -> Result<Duration, String> {
+    let d = match text.trim().parse::<u64>() {
+        Ok(secs) => Duration::from_secs(secs),
+        Err(_) => humantime::parse_duration(text.trim())
+            .map_err(|e| format!("{e} (say 90, 90s, 2m or 1h 30m)"))?,
+    };
+    if d.is_zero() {
+        return Err("a duration must be more than zero".into());
+    }
+    Ok(d)
 }
 
 fn usage_error(msg: impl std::fmt::Display) -> u8 {
@@ -204,6 +227,8 @@ fn run(args: RunArgs) -> u8 {
     cfg.drive.op_timeout = Duration::from_secs(args.op_timeout);
     cfg.scenarios = args.scenarios.clone();
     cfg.max_rounds = args.rounds as usize;
+    cfg.budget = args.budget;
+    cfg.timeout = args.timeout;
     if args.rounds != 32 {
         cfg.replay_args.push(format!("--rounds {}", args.rounds));
     }
@@ -248,7 +273,9 @@ fn run(args: RunArgs) -> u8 {
     }
     if let Some(why) = &report.incomplete {
         eprintln!("isocheck: {why}");
-        return isocheck::interrupt::EXIT_INTERRUPTED;
+        if isocheck::interrupt::requested() {
+            return isocheck::interrupt::EXIT_INTERRUPTED;
+        }
     }
     if report.config_error {
         // The report says it too; this is the one line a script sees.

@@ -265,7 +265,11 @@ fn ctrl_c_on_lint_writes_what_it_checked() {
         let err = stderr(&o);
         assert_eq!(o.status.code(), Some(130), "{format}: {err}");
         let m = checked_of(&err).unwrap_or_else(|| panic!("{err}"));
-        assert!(m.0 < m.1 && m.1 == 20_000, "{err}");
+        // Usually the signal lands while files are read (checked < total);
+        // on a fast machine all 20,000 may be read first and the signal
+        // lands in the whole-program phase after reading, which the report
+        // still marks incomplete (checked below). CI saw exactly that.
+        assert!(m.0 <= m.1 && m.1 == 20_000, "{err}");
         let text = std::fs::read_to_string(&out).unwrap();
         match format {
             "json" => {

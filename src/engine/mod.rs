@@ -8,6 +8,7 @@
 //! give the same report, byte for byte.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use proptest::strategy::{BoxedStrategy, Strategy, ValueTree};
 use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
@@ -22,11 +23,13 @@ use crate::report::*;
 use crate::subject::{SubjectError, SubjectFactory};
 
 mod checklist;
+mod clock;
 mod finding;
 mod group;
 mod shrink;
 
 use checklist::checklist;
+use clock::{part, Clock, Cut};
 pub use finding::summarize;
 
 /// Options of a run.
@@ -51,6 +54,10 @@ pub struct RunConfig {
     pub replay_args: Vec<String>,
     /// Thresholds and expectations some families judge against.
     pub options: CheckOptions,
+    /// `--budget`: search time shared among the families (see `clock`).
+    pub budget: Option<Duration>,
+    /// `--timeout`: the run's deadline (see `clock`).
+    pub timeout: Option<Duration>,
 }
 
 impl RunConfig {
@@ -66,6 +73,8 @@ impl RunConfig {
             max_rounds: 32,
             replay_args: Vec::new(),
             options: CheckOptions::default(),
+            budget: None,
+            timeout: None,
         }
     }
 }
@@ -113,7 +122,10 @@ struct Search {
     cases: usize,
     /// Operations the family's cases performed (shrink runs aside).
     operations: usize,
-    interrupted: bool,
+    /// Set when the run must end (interrupt, timeout): no further search.
+    over: Option<Cut>,
+    /// Whether the time budget ended one of the family's searches.
+    budget_ended: bool,
     /// id class -> (ids of that class tried, of them refused)
     classes: std::collections::BTreeMap<&'static str, (usize, usize)>,
 }
@@ -127,7 +139,8 @@ impl Search {
             coverage: Coverage::default(),
             cases: 0,
             operations: 0,
-            interrupted: false,
+            over: None,
+            budget_ended: false,
             classes: Default::default(),
         }
     }
@@ -194,6 +207,11 @@ struct Engine<'a> {
     caps: crate::subject::Capabilities,
     /// error -> refused ids (printable), in first-seen order per error
     refusals: std::collections::BTreeMap<String, Vec<String>>,
+    clock: Clock,
+    /// Families still to run, the current one included (budget shares).
+    families_left: usize,
+    /// Why a search ended the run early (interrupt, timeout), if one did.
+    over: Option<Cut>,
 }
 
 fn rng_for(seed: u64, family: &str, round: usize) -> TestRng {
@@ -277,7 +295,8 @@ impl Engine<'_> {
     /// and shrinks the first one that shows something new; the search ends
     /// at a round that finds nothing new or when the cases are spent (so
     /// `--cases N` is at most N cases per search, whatever was found).
-    /// `Err` carries a fatal error; an interrupt sets `st.interrupted`.
+    /// `Err` carries a fatal error; an interrupt or timeout sets `st.over`,
+    /// a spent budget share `st.budget_ended`.
     fn search(
         &mut self,
         fam: &dyn Family,
@@ -287,6 +306,8 @@ impl Engine<'_> {
         st: &mut Search,
     ) -> Result<(), String> {
         let mut left = cases;
+        // Every search runs at least one case, whatever the budget says.
+        let mut first = true;
         for round in 0..self.cfg.max_rounds {
             if left == 0 {
                 break;
@@ -296,13 +317,23 @@ impl Engine<'_> {
             let mut found = None;
             while left > 0 {
                 left -= 1;
-                if crate::interrupt::requested() {
-                    st.interrupted = true;
-                    return Ok(());
+                match self.clock.cut() {
+                    None => {}
+                    Some(Cut::Budget) if first => {}
+                    Some(Cut::Budget) => {
+                        st.budget_ended = true;
+                        return Ok(());
+                    }
+                    Some(over) => {
+                        st.over = Some(over);
+                        self.over = Some(over);
+                        return Ok(());
+                    }
                 }
                 let tree = strategy
                     .new_tree(&mut runner)
                     .map_err(|reason| format!("the generator failed: {reason}"))?;
+                first = false;
                 st.cases += 1;
                 self.summary.cases += 1;
                 let ev = self
@@ -334,6 +365,12 @@ impl Engine<'_> {
     ) -> (Vec<Finding>, ScenarioResult, Coverage, Option<String>) {
         let mut st = Search::new(minter_for(self.cfg.seed, fam.name()));
         let cases = self.cfg.cases;
+        let directed = fam.directed(&self.cfg.gen);
+        // With a budget: this family's share, half of it for the random
+        // search when directed ones follow.
+        let family_end = self.clock.family_end(self.families_left);
+        let fraction = if directed.is_empty() { 1.0 } else { 0.5 };
+        self.clock.search_until(part(family_end, 1, fraction));
         let mut outcome = self.search(
             fam,
             &fam.strategy(&self.cfg.gen),
@@ -348,7 +385,6 @@ impl Engine<'_> {
         // ids, but whether its alias shows depends on the paths drawn
         // (`bob/..` only shows once bob lists or reads under `alice/`), and
         // one case is too few to call a class isolated.
-        let directed = fam.directed(&self.cfg.gen);
         let share = (cases / 32).max(4).min(cases);
         // Not after a first finding with --rounds 1 (stop at the first),
         // nor once plain ids share the files (every alias is subsumed).
@@ -357,18 +393,24 @@ impl Engine<'_> {
             .known
             .keys()
             .any(|k| k.class == "shared-store" && k.surface == crate::check::Surface::Files);
+        let mut classes_left = directed.len();
         for (class, strategy) in directed {
             if outcome.is_err()
-                || st.interrupted
+                || st.over.is_some()
                 || stop_early
                 || shared_files
                 || st.found_class(class)
             {
+                classes_left -= 1;
                 continue;
             }
+            // The family's time left, shared among the classes left.
+            self.clock.search_until(part(family_end, classes_left, 1.0));
+            classes_left -= 1;
             let label = format!("{}/{class}", fam.name());
             outcome = self.search(fam, &strategy, &label, share, &mut st);
         }
+        self.clock.search_until(None);
         let classes = st.class_verdicts(fam);
         let Search {
             known: _,
@@ -376,7 +418,8 @@ impl Engine<'_> {
             coverage,
             cases,
             operations,
-            interrupted,
+            over,
+            budget_ended,
             ..
         } = st;
         if let Err(msg) = outcome {
@@ -388,19 +431,29 @@ impl Engine<'_> {
             let result = self.result(fam, status, cases, Some(msg.clone()));
             return (findings, result, coverage, Some(msg));
         }
+        // A note that the budget ended the search goes with any verdict.
+        let budget_note =
+            budget_ended.then(|| format!("the time budget ended the search after {cases} cases"));
         let result = |eng: &Self, status: &str, note: Option<String>| {
+            let note = match (note, &budget_note) {
+                (Some(n), Some(b)) => Some(format!("{n}; {b}")),
+                (n, b) => n.or_else(|| b.clone()),
+            };
             let mut r = eng.result(fam, status, cases, note);
             r.id_classes = classes.clone();
             r
         };
-        if interrupted {
+        if let Some(over) = over {
             // Findings made are real; without one, what ran is no verdict.
             let status = if findings.is_empty() {
                 "aborted"
             } else {
                 "fail"
             };
-            let note = crate::interrupt::note(&format!("{cases} cases"));
+            let note = match over {
+                Cut::Timeout => format!("the run timed out after {cases} cases"),
+                _ => crate::interrupt::note(&format!("{cases} cases")),
+            };
             return (findings, result(self, status, Some(note)), coverage, None);
         }
         if findings.is_empty() && operations == 0 {
@@ -566,6 +619,9 @@ pub fn run(
         summary: Summary::default(),
         caps: caps.clone(),
         refusals: Default::default(),
+        clock: Clock::new(cfg.budget, cfg.timeout),
+        families_left: families.len(),
+        over: None,
     };
     let mut findings = Vec::new();
     let mut scenarios = Vec::new();
@@ -577,13 +633,21 @@ pub fn run(
     }
     let mut ran: Vec<&'static dyn Family> = Vec::new();
     let mut not_judged: Vec<NotJudged> = Vec::new();
-    for fam in families {
-        if crate::interrupt::requested() {
+    // Set once the run must end early (interrupt, timeout).
+    let mut over: Option<Cut> = None;
+    for (i, fam) in families.iter().enumerate() {
+        eng.families_left = families.len() - i;
+        over = over.or(eng.clock.run_over());
+        if let Some(cut) = over {
+            let why = match cut {
+                Cut::Timeout => "not run: the run timed out",
+                _ => "not run: interrupted",
+            };
             scenarios.push(ScenarioResult {
                 name: fam.name().into(),
                 status: "aborted".into(),
                 cases: 0,
-                note: Some("not run: interrupted".into()),
+                note: Some(why.into()),
                 id_classes: Vec::new(),
             });
             continue;
@@ -631,17 +695,14 @@ pub fn run(
                     }),
             );
         }
+        over = over.or(eng.over);
         scenarios.push(result);
         ran.push(*fam);
         if let Some(msg) = fatal {
             failure = Some(msg);
         }
     }
-    if failure.is_none()
-        && !ran.is_empty()
-        && eng.summary.operations == 0
-        && !crate::interrupt::requested()
-    {
+    if failure.is_none() && !ran.is_empty() && eng.summary.operations == 0 && over.is_none() {
         // Every session open was refused or failed: nothing was observed,
         // so isolation could not be judged (never a silent pass).
         let first = eng.refusals.keys().next().cloned().unwrap_or_default();
@@ -652,7 +713,7 @@ pub fn run(
     let judged_anything = scenarios
         .iter()
         .any(|s| s.status == "pass" || s.status == "fail");
-    if failure.is_none() && !judged_anything && !crate::interrupt::requested() {
+    if failure.is_none() && !judged_anything && over.is_none() {
         // Not a pass: the run could show nothing (see could-not-judge).
         failure = Some(
             "nothing was judged: every selected scenario is not tested (see \"could not judge\")"
@@ -703,8 +764,16 @@ pub fn run(
         subject_failure: failure,
         config_error,
         replay,
-        incomplete: crate::interrupt::requested()
-            .then(|| crate::interrupt::note(&format!("{} cases", eng.summary.cases))),
+        incomplete: over.map(|cut| {
+            let done = format!("{} cases", eng.summary.cases);
+            match (cut, cfg.timeout) {
+                (Cut::Timeout, Some(t)) => format!(
+                    "timed out (--timeout {}) after {done}; this report is incomplete",
+                    humantime::format_duration(t)
+                ),
+                _ => crate::interrupt::note(&done),
+            }
+        }),
         baseline: None,
     }
 }

@@ -16,7 +16,9 @@
 //! (above two) or operation loses the finding.
 //!
 //! Deterministic: candidates are tried in a fixed order, within
-//! `RunConfig::max_shrink_runs` re-runs per finding.
+//! `RunConfig::max_shrink_runs` re-runs per finding. A time limit
+//! (`--budget`, `--timeout`) ends shrinking early with the smallest case
+//! found so far.
 
 use super::{Engine, Eval, Known};
 use crate::canary::Minter;
@@ -37,7 +39,7 @@ impl Engine<'_> {
     ) -> Result<Eval, Fatal> {
         let mut budget = self.cfg.max_shrink_runs;
         let mut changed = true;
-        while changed && budget > 0 && !crate::interrupt::requested() {
+        while changed && budget > 0 && self.clock.cut().is_none() {
             changed = false;
             // Hostile ids first: if a plain id shows the problem too, the
             // cause is the store, not the id (a shared store must not be
@@ -92,7 +94,7 @@ impl Engine<'_> {
         minter: &mut Minter,
         budget: &mut usize,
     ) -> Result<Option<Eval>, Fatal> {
-        if *budget == 0 || crate::interrupt::requested() {
+        if *budget == 0 || self.clock.cut().is_some() {
             return Ok(None);
         }
         *budget -= 1;

@@ -410,7 +410,8 @@ impl Report {
             .any(|f| f.severity >= fail_on && !f.baselined)
         {
             1
-        } else if self.subject_failure.is_some() {
+        } else if self.subject_failure.is_some() || self.incomplete.is_some() {
+            // An incomplete report (a timeout) judged too little to pass.
             3
         } else {
             0
