@@ -265,6 +265,13 @@ fn run(args: RunArgs) -> u8 {
         cfg.replay_args.push(format!("--max-ops {}", args.max_ops));
     }
     let mut report = engine::run(factory, &families, &cfg);
+    if report.start_failed {
+        // Nothing ran: one line, no report of items nobody could test.
+        if let Some(why) = &report.subject_failure {
+            eprintln!("isocheck: {}", why.lines().next().unwrap_or(why));
+        }
+        return report.exit_code(args.fail_on);
+    }
     if let (Some(b), Some(path)) = (&baseline, &args.baseline) {
         b.apply(&mut report, &path.display().to_string());
     }

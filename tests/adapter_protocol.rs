@@ -115,14 +115,19 @@ fn a_reply_of_the_wrong_shape_is_a_subject_failure() {
 
 #[test]
 fn another_protocol_version_is_a_configuration_error() {
-    let Some((code, out, _)) = fake("version", &[]) else {
+    let Some((code, out, err)) = fake("version", &[]) else {
         return;
     };
     assert_eq!(code, 2);
-    let f = failure(&out);
+    // A subject that cannot start: one line, no report.
+    assert!(out.is_empty(), "{out}");
+    let line = err
+        .lines()
+        .find(|l| l.starts_with("isocheck: starting the subject failed"))
+        .unwrap_or_else(|| panic!("{err}"));
     assert!(
-        f.contains("isocheck.adapter/v0") && f.contains("isocheck.adapter/v1"),
-        "{f}"
+        line.contains("isocheck.adapter/v0") && line.contains("isocheck.adapter/v1"),
+        "{line}"
     );
 }
 
@@ -179,7 +184,8 @@ fn a_command_that_does_not_start_is_a_configuration_error() {
         "1",
     ]);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
-    assert!(stdout(&o).contains("/nonexistent/adapter"));
+    assert!(stdout(&o).is_empty(), "nothing ran, no report: {}", stdout(&o));
+    assert!(stderr(&o).contains("/nonexistent/adapter"), "{}", stderr(&o));
 }
 
 #[test]
@@ -189,7 +195,8 @@ fn an_unterminated_quote_is_a_usage_error() {
     assert!(stderr(&o).contains("unterminated"), "{}", stderr(&o));
 }
 
-/// The Python adapter's own bad input, through its stdlib core (no venv).
+/// The Python adapter's own bad input, through its stdlib core (no venv):
+/// the exit code and stderr.
 fn stdlib_adapter(factory: &str) -> Option<(i32, String)> {
     let py = system_python()?;
     let cmd =
@@ -198,7 +205,9 @@ fn stdlib_adapter(factory: &str) -> Option<(i32, String)> {
     if let Some(pid) = adapter_pid(&stderr(&o)) {
         assert!(!alive(pid));
     }
-    Some((o.status.code().unwrap(), stdout(&o)))
+    // An adapter that cannot start: its error on stderr, no report.
+    assert!(stdout(&o).is_empty(), "{}", stdout(&o));
+    Some((o.status.code().unwrap(), stderr(&o)))
 }
 
 #[test]

@@ -97,9 +97,8 @@ fn an_unreachable_engine_is_a_configuration_error() {
             ) && err.contains("scripts/docker-engine.sh start"),
             "{err}"
         );
-        let r: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
-        assert!(r["subject_failure"].as_str().unwrap().contains("Docker"));
-        assert_eq!(r["summary"]["cases"], 0);
+        // Nothing ran: no report of items nobody could test.
+        assert!(o.stdout.is_empty(), "{}", stdout(&o));
     }
 }
 

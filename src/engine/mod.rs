@@ -627,6 +627,7 @@ pub fn run(
     let mut scenarios = Vec::new();
     let mut failure: Option<String> = None;
     let mut config_error = false;
+    let start_failed = started.is_err();
     if let Err(e) = started {
         config_error = matches!(e, SubjectError::Config(_));
         failure = Some(format!("starting the subject failed: {e}"));
@@ -763,6 +764,7 @@ pub fn run(
         not_judged,
         subject_failure: failure,
         config_error,
+        start_failed,
         replay,
         incomplete: over.map(|cut| {
             let done = format!("{} cases", eng.summary.cases);

@@ -387,6 +387,10 @@ pub struct Report {
     /// failing subject (exit code 3).
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub config_error: bool,
+    /// The subject could not even start: nothing ran, and the command line
+    /// prints `subject_failure` alone instead of a report.
+    #[serde(skip)]
+    pub start_failed: bool,
     pub replay: String,
     /// Set when the run was interrupted (Ctrl-C, SIGTERM): the report holds
     /// what ran before, and is no verdict on what did not.
