@@ -184,8 +184,16 @@ fn a_command_that_does_not_start_is_a_configuration_error() {
         "1",
     ]);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
-    assert!(stdout(&o).is_empty(), "nothing ran, no report: {}", stdout(&o));
-    assert!(stderr(&o).contains("/nonexistent/adapter"), "{}", stderr(&o));
+    assert!(
+        stdout(&o).is_empty(),
+        "nothing ran, no report: {}",
+        stdout(&o)
+    );
+    assert!(
+        stderr(&o).contains("/nonexistent/adapter"),
+        "{}",
+        stderr(&o)
+    );
 }
 
 #[test]

@@ -361,7 +361,11 @@ fn pattern_c_isolates_plain_ids_and_leaks_through_raw_ids() {
         // Without an engine the factory refuses to start: a config error.
         let o = isocheck_in_root(&["run", "--adapter", &factory, "--cases", "1"]);
         assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
-        assert!(stderr(&o).contains("pattern-c needs Docker"), "{}", stderr(&o));
+        assert!(
+            stderr(&o).contains("pattern-c needs Docker"),
+            "{}",
+            stderr(&o)
+        );
         return;
     }
     let rt = tokio::runtime::Runtime::new().unwrap();

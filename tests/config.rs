@@ -201,8 +201,8 @@ fn every_mistake_in_the_file_is_one_line_naming_it() {
         ),
         (
             "pyproject.toml",
-            "[tool.isocheck.run]\nsubject = \"state\"\nbudget = 1\n",
-            "pyproject.toml [tool.isocheck.run]: unknown key `budget`",
+            "[tool.isocheck.run]\nsubject = \"state\"\nrounds_max = 1\n",
+            "pyproject.toml [tool.isocheck.run]: unknown key `rounds_max`",
         ),
     ] {
         let dir = project(&[(file, text)]);

@@ -5,6 +5,7 @@
 //! with the same seed, so it can be kept as a snapshot.
 
 pub mod baseline;
+pub mod failures;
 mod junit;
 mod markdown;
 pub mod outputs;
@@ -84,7 +85,19 @@ impl Format {
     ];
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, clap::ValueEnum)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    serde::Deserialize,
+    clap::ValueEnum,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
     Low,

@@ -1,0 +1,5 @@
+//! The command line's subcommands that run the engine (the binary only;
+//! everything they call is the library's).
+
+pub mod replay;
+pub mod run;
