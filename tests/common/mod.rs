@@ -49,8 +49,30 @@ pub fn skip(part: &str, reason: &str) -> bool {
     if required(part) {
         panic!("{part} is required (ISOCHECK_REQUIRE) but {reason}");
     }
-    println!("skipped: {reason}");
+    // Straight to the terminal: libtest captures print!/eprint! of a
+    // passing test, and a skip must never look like a pass.
+    use std::io::Write;
+    let test = std::thread::current().name().unwrap_or("?").to_string();
+    let line = format!("SKIPPED {test}: {reason} (ISOCHECK_REQUIRE={part} makes this a failure)");
+    let _ = writeln!(std::io::stderr(), "{line}");
+    record_skip(&line);
     true
+}
+
+/// Where the skips of one `cargo test` are collected: one file per cargo
+/// process (the parent of every test binary it runs), read and removed by
+/// the last test binary, `zz_skipped`, which lists them in one place.
+pub fn skips_file(cargo_pid: u32) -> std::path::PathBuf {
+    root().join(format!("target/isocheck-skips/{cargo_pid}.txt"))
+}
+
+fn record_skip(line: &str) {
+    use std::io::Write;
+    let path = skips_file(std::os::unix::process::parent_id());
+    let _ = std::fs::create_dir_all(path.parent().unwrap());
+    if let Ok(mut f) = std::fs::OpenOptions::new().create(true).append(true).open(&path) {
+        let _ = writeln!(f, "{line}");
+    }
 }
 
 /// The repository root.
