@@ -8,12 +8,12 @@
 //! proptest's search and shrinking.
 //!
 //! To test a Rust backend from your own tests, implement
-//! [`subject::SubjectFactory`] and call [`engine::run`]:
+//! [`subject::SubjectFactory`] and run it through a [`Harness`]
+//! (`examples/library.rs` is a whole one):
 //!
 //! ```no_run
-//! use std::sync::Arc;
-//! use isocheck::{check, engine, backends::memory::StateSubject};
-//! let report = engine::run(Arc::new(StateSubject::default()), &check::families(), &engine::RunConfig::new("mine", 42));
+//! use isocheck::{backends::memory::StateSubject, Harness};
+//! let report = Harness::new(StateSubject::default()).cases(64).seed(42).run();
 //! report.assert_isolated();
 //! ```
 
@@ -24,12 +24,15 @@ pub mod config;
 pub mod drive;
 pub mod engine;
 pub mod gen;
+pub mod harness;
 pub mod interrupt;
 pub mod lint;
 pub mod profile;
 pub mod registry;
 pub mod report;
 pub mod subject;
+
+pub use harness::Harness;
 
 /// Deliberately leaky subjects: each proves a detector fires.
 #[path = "../fixtures/subjects/mod.rs"]

@@ -72,3 +72,46 @@ fn a_case_folding_backend_is_caught_through_hostile_ids() {
     let panicked = std::panic::catch_unwind(|| report.assert_isolated());
     assert!(panicked.is_err());
 }
+
+/// The builder, and a report snapshot as a backend's own test would keep
+/// one: with a fixed seed the redacted JSON is the same on every run.
+#[test]
+fn the_harness_builder_and_a_report_snapshot() {
+    let report = isocheck::Harness::new(CaseFoldedHistories)
+        .name("case-folded")
+        .cases(64)
+        .seed(3)
+        .scenarios(["history"])
+        .run();
+    assert_eq!(report.exit_code(isocheck::report::Severity::Low), 1);
+    let again = isocheck::Harness::new(CaseFoldedHistories)
+        .name("case-folded")
+        .cases(64)
+        .seed(3)
+        .scenarios(["history"])
+        .run();
+    assert_eq!(report.redacted(), again.redacted());
+    let text = report.redacted().to_string();
+    assert!(!text.contains("--seed 3"), "the seed is redacted: {text}");
+    insta::assert_json_snapshot!("harness_case_folded_history", report.redacted());
+}
+
+#[test]
+fn the_harness_runs_from_async_code() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let report = rt.block_on(
+        isocheck::Harness::new(StateSubject::default())
+            .cases(16)
+            .seed(1)
+            .scenarios(["cross-read"])
+            .run_async(),
+    );
+    report.assert_isolated();
+    assert_eq!(report.scenarios[0].status, "pass");
+}
+
+#[test]
+#[should_panic(expected = "unknown scenario \"nope\"")]
+fn an_unknown_scenario_names_the_families() {
+    let _ = isocheck::Harness::new(StateSubject::default()).scenarios(["nope"]);
+}

@@ -454,6 +454,28 @@ impl Report {
 
     /// Fails with the rendered report when there is any finding or subject
     /// failure: for `#[test]`s of a Rust backend.
+    /// The JSON report with the seed hidden (`"seed": "[seed]"`, `--seed
+    /// [seed]` in replay lines), for `insta::assert_json_snapshot!`: with a
+    /// fixed seed the rest is the same on every run (no timings, no temp
+    /// paths, no uuids).
+    pub fn redacted(&self) -> serde_json::Value {
+        let seed = format!("--seed {}", self.seed);
+        let mut v = serde_json::to_value(self).expect("a report always serializes");
+        fn walk(v: &mut serde_json::Value, seed: &str) {
+            match v {
+                serde_json::Value::String(s) if s.contains(seed) => {
+                    *s = s.replace(seed, "--seed [seed]");
+                }
+                serde_json::Value::Array(a) => a.iter_mut().for_each(|x| walk(x, seed)),
+                serde_json::Value::Object(o) => o.values_mut().for_each(|x| walk(x, seed)),
+                _ => {}
+            }
+        }
+        walk(&mut v, &seed);
+        v["seed"] = "[seed]".into();
+        v
+    }
+
     pub fn assert_isolated(&self) {
         if !self.findings.is_empty() || self.subject_failure.is_some() {
             panic!("isocheck found isolation problems:\n{}", render_text(self));
