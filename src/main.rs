@@ -40,6 +40,8 @@ enum Command {
     /// Re-run saved failures (run --save-failures DIR) and say, for each,
     /// FIXED or STILL FAILING.
     Replay(cli::replay::ReplayArgs),
+    /// Merge the JSON reports of `run --partition 1/N` ... `N/N` into one.
+    Merge(cli::merge::MergeArgs),
     /// List the subjects, scenario families and lint rules.
     List,
     /// Print the documentation of a scenario family or lint rule.
@@ -139,6 +141,7 @@ fn main() -> ExitCode {
             isocheck::interrupt::install();
             cli::run::run(*args)
         }
+        Command::Merge(args) => cli::merge::merge(args),
         Command::Replay(args) => {
             isocheck::interrupt::install();
             cli::replay::replay(args)

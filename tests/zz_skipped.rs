@@ -17,7 +17,10 @@ fn list_what_was_skipped() {
     // Files of earlier `cargo test` runs whose cargo is gone.
     if let Ok(dir) = std::fs::read_dir(path.parent().unwrap()) {
         for f in dir.flatten() {
-            let pid = f.path().file_stem().and_then(|s| s.to_str()?.parse::<u32>().ok());
+            let pid = f
+                .path()
+                .file_stem()
+                .and_then(|s| s.to_str()?.parse::<u32>().ok());
             if pid.is_some_and(|p| !common::alive(p)) {
                 let _ = std::fs::remove_file(f.path());
             }
@@ -51,5 +54,8 @@ fn list_what_was_skipped() {
         })
         .copied()
         .collect();
-    assert!(required.is_empty(), "required parts were skipped: {required:?}");
+    assert!(
+        required.is_empty(),
+        "required parts were skipped: {required:?}"
+    );
 }

@@ -74,6 +74,11 @@ pub struct RunArgs {
     /// Write the fingerprints of this run's findings to FILE (a baseline).
     #[arg(long, value_name = "FILE")]
     write_baseline: Option<PathBuf>,
+    /// Run part I of N of every search's cases (1/4, 2/4, ...), so a CI
+    /// matrix spreads one run over machines; `isocheck merge` joins the
+    /// parts' JSON reports.
+    #[arg(long, value_name = "I/N", value_parser = parse_partition)]
+    partition: Option<(usize, usize)>,
     /// Save each finding (not baselined) as DIR/FINGERPRINT.json, the run
     /// that replays it; `isocheck replay DIR` says which are fixed.
     #[arg(long, value_name = "DIR")]
@@ -105,6 +110,20 @@ pub struct RunArgs {
     /// At most this many operations per user and case.
     #[arg(long, default_value_t = 8, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=64))]
     max_ops: u32,
+}
+
+/// `I/N` with 1 <= I <= N, as (I - 1, N).
+fn parse_partition(text: &str) -> Result<(usize, usize), String> {
+    let bad = || format!("'{text}' is not I/N with 1 <= I <= N (say 1/2)");
+    let (i, n) = text.split_once('/').ok_or_else(bad)?;
+    let (i, n): (usize, usize) = (
+        i.trim().parse().map_err(|_| bad())?,
+        n.trim().parse().map_err(|_| bad())?,
+    );
+    if i == 0 || n == 0 || i > n {
+        return Err(bad());
+    }
+    Ok((i - 1, n))
 }
 
 /// A duration: `90` (seconds), `90s`, `2m`, `1h 30m`; not zero.
@@ -176,6 +195,10 @@ pub(crate) fn prepare(args: &RunArgs) -> Result<Prepared, String> {
     cfg.scenarios = args.scenarios.clone();
     cfg.max_rounds = args.rounds as usize;
     cfg.budget = args.budget;
+    cfg.partition = args.partition;
+    if let Some((i, n)) = args.partition {
+        cfg.replay_args.push(format!("--partition {}/{n}", i + 1));
+    }
     cfg.timeout = args.timeout;
     if args.rounds != 32 {
         cfg.replay_args.push(format!("--rounds {}", args.rounds));

@@ -26,11 +26,13 @@ mod checklist;
 mod clock;
 mod finding;
 mod group;
+mod merge;
 mod shrink;
 
 use checklist::checklist;
 use clock::{part, Clock, Cut};
 pub use finding::summarize;
+pub use merge::merge;
 
 /// Options of a run.
 #[derive(Clone, Debug)]
@@ -58,6 +60,11 @@ pub struct RunConfig {
     pub budget: Option<Duration>,
     /// `--timeout`: the run's deadline (see `clock`).
     pub timeout: Option<Duration>,
+    /// `--partition i/n` as (i - 1, n): this run evaluates the cases whose
+    /// index in each family's random search is i - 1 modulo n (every case
+    /// is still drawn, so the partitions of one seed split one stream of
+    /// cases); the small directed id-class searches run in every part.
+    pub partition: Option<(usize, usize)>,
 }
 
 impl RunConfig {
@@ -75,6 +82,7 @@ impl RunConfig {
             options: CheckOptions::default(),
             budget: None,
             timeout: None,
+            partition: None,
         }
     }
 }
@@ -304,10 +312,13 @@ impl Engine<'_> {
         label: &str,
         cases: usize,
         st: &mut Search,
+        partitioned: bool,
     ) -> Result<(), String> {
         let mut left = cases;
         // Every search runs at least one case, whatever the budget says.
         let mut first = true;
+        // The case's index in this search (partitions take every n-th).
+        let mut index = 0usize;
         for round in 0..self.cfg.max_rounds {
             if left == 0 {
                 break;
@@ -333,6 +344,15 @@ impl Engine<'_> {
                 let tree = strategy
                     .new_tree(&mut runner)
                     .map_err(|reason| format!("the generator failed: {reason}"))?;
+                index += 1;
+                if partitioned
+                    && self
+                        .cfg
+                        .partition
+                        .is_some_and(|(i, n)| (index - 1) % n != i)
+                {
+                    continue; // another partition's case
+                }
                 first = false;
                 st.cases += 1;
                 self.summary.cases += 1;
@@ -377,6 +397,7 @@ impl Engine<'_> {
             fam.name(),
             cases,
             &mut st,
+            true,
         );
         // Directed searches: every id class is tried, even after others
         // were found (one class found must not hide the next), each with
@@ -408,7 +429,9 @@ impl Engine<'_> {
             self.clock.search_until(part(family_end, classes_left, 1.0));
             classes_left -= 1;
             let label = format!("{}/{class}", fam.name());
-            outcome = self.search(fam, &strategy, &label, share, &mut st);
+            // Not partitioned: a class's few cases run in every part, so the
+            // parts together try each class exactly as a whole run does.
+            outcome = self.search(fam, &strategy, &label, share, &mut st, false);
         }
         self.clock.search_until(None);
         let classes = st.class_verdicts(fam);
@@ -777,6 +800,7 @@ pub fn run(
             }
         }),
         baseline: None,
+        partition: cfg.partition.map(|(i, n)| format!("{}/{n}", i + 1)),
     }
 }
 

@@ -12,7 +12,7 @@ pub mod outputs;
 mod sarif;
 mod text;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 pub use junit::render_junit;
 pub use markdown::render_markdown;
@@ -95,7 +95,7 @@ impl Format {
     Ord,
     Hash,
     Serialize,
-    serde::Deserialize,
+    Deserialize,
     clap::ValueEnum,
 )]
 #[serde(rename_all = "lowercase")]
@@ -118,7 +118,7 @@ impl Severity {
 }
 
 /// What kind of problem a finding is.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Kind {
     /// A user saw data another user wrote.
@@ -165,21 +165,22 @@ impl Kind {
 }
 
 /// One step of a reproducing trace.
-#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
 pub struct TraceLine {
     pub step: usize,
     /// `run` for generated operations, `sweep` for the closing observations.
-    pub phase: &'static str,
+    #[serde(deserialize_with = "leak_str")]
+    pub phase: Label,
     pub user: String,
     pub op: String,
     pub outcome: String,
     /// Whether this line is the observation that shows the problem.
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub evidence: bool,
 }
 
 /// Where a finding was seen.
-#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Evidence {
     /// The kind of problem this observation shows.
     pub kind: Kind,
@@ -188,7 +189,7 @@ pub struct Evidence {
     pub observer: String,
     /// The other user involved: whose data leaked, or whose operation
     /// destroyed the observer's data (interference).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub owner: Option<String>,
     pub operation: String,
     pub step: usize,
@@ -197,7 +198,8 @@ pub struct Evidence {
     /// return), `listing`, `grep`, `exists`, `system-prompt`, `checkpoint`,
     /// `checkpoint-list`, `checkpoint-count`, `history`, `command-output`,
     /// `result` (the observer's own operation's result).
-    pub seen_in: &'static str,
+    #[serde(deserialize_with = "leak_str")]
+    pub seen_in: Label,
     /// How many observations in the minimal case show the same problem.
     pub occurrences: usize,
 }
@@ -223,7 +225,7 @@ pub fn seen_in_text(seen_in: &str) -> &'static str {
 /// One root cause, with its proof. Findings are ranked by severity, then
 /// checklist item; `id` is the rank (`F1`), `fingerprint` is stable across
 /// seeds and runs (for baselines).
-#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Finding {
     pub id: String,
     /// 16 hex digits from the checklist item, the cause class, the store
@@ -250,17 +252,18 @@ pub struct Finding {
     pub evidence: Evidence,
     /// Weaker observations of the same cause (an existence leak under a
     /// content leak), from this or other scenarios.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub supporting: Vec<Evidence>,
     /// Every place another user's data appeared, over all observations of
     /// this cause (see [`Evidence::seen_in`]).
-    pub seen_in: Vec<&'static str>,
+    #[serde(deserialize_with = "leak_strs")]
+    pub seen_in: Vec<Label>,
     /// Every scenario that saw this cause.
     pub witnesses: Vec<String>,
     pub trace: Vec<TraceLine>,
     pub replay: String,
     /// Accepted by `--baseline`: still reported, but it does not fail the run.
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub baselined: bool,
 }
 
@@ -279,7 +282,7 @@ impl Finding {
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Status {
     Pass,
@@ -297,31 +300,31 @@ impl Status {
     }
 }
 
-#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
 pub struct ChecklistEntry {
     pub id: String,
     pub title: String,
     pub status: Status,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
 }
 
 /// How one scenario family went.
-#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
 pub struct ScenarioResult {
     pub name: String,
     /// `pass`, `fail`, `not-tested` (with a reason) or `aborted`.
     pub status: String,
     pub cases: usize,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
     /// For a family with hostile user ids: what each id class did.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub id_classes: Vec<ClassVerdict>,
 }
 
 /// What one class of hostile user ids did in a run.
-#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
 pub struct ClassVerdict {
     /// The class (`dot`, `nesting`, ...).
     pub class: String,
@@ -336,7 +339,7 @@ pub struct ClassVerdict {
 
 /// Something a run could not judge, and why: a scenario that was not
 /// tested, or a store a scenario speaks for that no case exercised.
-#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
 pub struct NotJudged {
     pub scenario: String,
     pub reason: String,
@@ -344,7 +347,7 @@ pub struct NotJudged {
 
 /// User ids the subject refused with the same error (not a leak; listed
 /// so that a refusal is visible and never mistaken for a pass).
-#[derive(Clone, Debug, Serialize, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Refusal {
     pub error: String,
     /// Distinct user ids refused with this error.
@@ -353,7 +356,7 @@ pub struct Refusal {
     pub example: String,
 }
 
-#[derive(Clone, Debug, Default, Serialize, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Summary {
     pub cases: usize,
     pub operations: usize,
@@ -368,7 +371,7 @@ pub struct Summary {
     /// pass), beyond not-found answers and edits whose text was absent.
     pub subject_errors: usize,
     /// Findings accepted by `--baseline` (counted in `findings` too).
-    #[serde(skip_serializing_if = "is_zero")]
+    #[serde(default, skip_serializing_if = "is_zero")]
     pub baselined: usize,
 }
 
@@ -376,13 +379,14 @@ fn is_zero(n: &usize) -> bool {
     *n == 0
 }
 
-#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Report {
-    pub schema: &'static str,
+    #[serde(deserialize_with = "leak_str")]
+    pub schema: Label,
     pub subject: String,
     /// The agent framework the subject declared (adapter handshake), with
     /// the installed package versions.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub framework: Option<crate::subject::Framework>,
     pub seed: u64,
     pub summary: Summary,
@@ -394,11 +398,11 @@ pub struct Report {
     pub not_judged: Vec<NotJudged>,
     /// Set when the subject failed (crash, timeout, panic): isolation could
     /// not be fully judged.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub subject_failure: Option<String>,
     /// The failure was a configuration mistake (exit code 2), not a
     /// failing subject (exit code 3).
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub config_error: bool,
     /// The subject could not even start: nothing ran, and the command line
     /// prints `subject_failure` alone instead of a report.
@@ -407,11 +411,15 @@ pub struct Report {
     pub replay: String,
     /// Set when the run was interrupted (Ctrl-C, SIGTERM): the report holds
     /// what ran before, and is no verdict on what did not.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub incomplete: Option<String>,
     /// The baseline file given with `--baseline`, as given.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub baseline: Option<String>,
+    /// `--partition i/n`: this report holds one of n parts of the run's
+    /// cases (`isocheck merge` combines them).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub partition: Option<String>,
 }
 
 impl Report {
@@ -481,4 +489,22 @@ impl Report {
             panic!("isocheck found isolation problems:\n{}", render_text(self));
         }
     }
+}
+
+/// A fixed label (a phase, a place, the schema). An alias, so that serde
+/// does not borrow it from the input when a report is read back.
+pub type Label = &'static str;
+
+/// A label read back from a JSON report (`isocheck merge`): reports hold
+/// `&'static str` labels, so the few read back are leaked (a handful of
+/// short strings per merged report, in a process that then exits).
+fn leak_str<'de, D: serde::Deserializer<'de>>(d: D) -> Result<&'static str, D::Error> {
+    Ok(Box::leak(String::deserialize(d)?.into_boxed_str()))
+}
+
+fn leak_strs<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<&'static str>, D::Error> {
+    Ok(Vec::<String>::deserialize(d)?
+        .into_iter()
+        .map(|s| &*Box::leak(s.into_boxed_str()))
+        .collect())
 }

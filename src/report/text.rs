@@ -6,7 +6,16 @@ use super::{seen_in_text, Evidence, Kind, Report, Status, TraceLine};
 
 pub fn render_text(r: &Report) -> String {
     let mut o = String::new();
-    let _ = writeln!(o, "isocheck run: subject {}, seed {}", r.subject, r.seed);
+    let part = r
+        .partition
+        .as_ref()
+        .map(|p| format!(", partition {p}"))
+        .unwrap_or_default();
+    let _ = writeln!(
+        o,
+        "isocheck run: subject {}, seed {}{part}",
+        r.subject, r.seed
+    );
     if let Some(f) = &r.framework {
         let _ = writeln!(o, "framework: {}", f.describe());
     }

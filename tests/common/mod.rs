@@ -70,7 +70,11 @@ fn record_skip(line: &str) {
     use std::io::Write;
     let path = skips_file(std::os::unix::process::parent_id());
     let _ = std::fs::create_dir_all(path.parent().unwrap());
-    if let Ok(mut f) = std::fs::OpenOptions::new().create(true).append(true).open(&path) {
+    if let Ok(mut f) = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&path)
+    {
         let _ = writeln!(f, "{line}");
     }
 }
