@@ -28,6 +28,13 @@ fi
 python=${PYTHON:-python3.11}
 command -v "$python" >/dev/null 2>&1 || python=python3
 
+# One build or reinstall at a time per venv: test processes that start
+# together (nextest runs a process per test) wait here instead of
+# reinstalling the adapter under each other's imports.
+mkdir -p "$(dirname "$venv")"
+exec 9>"$venv.build-lock"
+flock 9
+
 if ! [[ -f $venv/.lock ]] || ! cmp -s "$lock" "$venv/.lock"; then
   rm -rf "$venv"
   "$python" -m venv "$venv"

@@ -8,44 +8,6 @@
 mod common;
 use common::*;
 
-fn run(
-    py: &str,
-    factory: &str,
-    extra: &[&str],
-    env: &[(&str, &str)],
-) -> (i32, serde_json::Value, String) {
-    let cmd = format!("{py} -m isocheck_adapter --factory {factory}");
-    let mut args = vec!["run", "--adapter", &cmd, "--seed", "11", "--format", "json"];
-    // At most 8 search rounds unless a test asks for more: these tests
-    // check verdicts, not that every root cause is found.
-    if !extra.contains(&"--rounds") {
-        args.extend(["--rounds", "8"]);
-    }
-    args.extend_from_slice(extra);
-    let o = std::process::Command::new(env!("CARGO_BIN_EXE_isocheck"))
-        .args(&args)
-        .current_dir(root())
-        .envs(env.iter().copied())
-        .output()
-        .expect("isocheck runs");
-    let err = stderr(&o);
-    if let Some(pid) = adapter_pid(&err) {
-        assert!(!alive(pid), "the adapter (pid {pid}) outlived isocheck");
-    }
-    let v = serde_json::from_slice(&o.stdout)
-        .unwrap_or_else(|e| panic!("not JSON ({e}): {err}\n{}", stdout(&o)));
-    (o.status.code().unwrap(), v, err)
-}
-
-fn findings_on(v: &serde_json::Value, item: &str) -> usize {
-    v["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|f| f["checklist"] == item)
-        .count()
-}
-
 const CK: [&str; 6] = [
     "--cases",
     "4",
@@ -60,7 +22,7 @@ const CK: [&str; 6] = [
 /// thread id derived from the user keeps them apart. The same on the three
 /// savers, PostgresSaver on the real server.
 fn thread_ids_on(py: &str, kind: &str, env: &[(&str, &str)]) {
-    let (code, v, err) = run(py, &format!("lg-constant-thread-{kind}"), &CK, env);
+    let (code, v, err) = adapter_run(py, &format!("lg-constant-thread-{kind}"), &CK, env);
     assert_eq!(code, 1, "{kind}: {err}\n{v:#}");
     assert_eq!(item_status(&v, "C2"), "fail", "{kind}: {v:#}");
     assert_eq!(item_status(&v, "C3"), "fail", "{kind}: {v:#}");
@@ -68,7 +30,7 @@ fn thread_ids_on(py: &str, kind: &str, env: &[(&str, &str)]) {
         findings_on(&v, "C2") > 0 && findings_on(&v, "C3") > 0,
         "{kind}: {v:#}"
     );
-    let (code, v, err) = run(py, &format!("lg-user-thread-{kind}"), &CK, env);
+    let (code, v, err) = adapter_run(py, &format!("lg-user-thread-{kind}"), &CK, env);
     assert_eq!(code, 0, "{kind}: {err}\n{v:#}");
     assert_eq!(item_status(&v, "C2"), "pass", "{kind}: {v:#}");
     assert_eq!(item_status(&v, "C3"), "pass", "{kind}: {v:#}");
@@ -93,10 +55,10 @@ fn postgres_saver_and_store_on_the_real_server() {
     thread_ids_on(&py, "postgres", &env);
     // PostgresStore under StoreBackend: a static namespace leaks, the user's isolates.
     let args = ["--cases", "2", "--rounds", "1", "--scenarios", "cross-read"];
-    let (code, v, err) = run(&py, "da-store-static-ns-postgres", &args, &env);
+    let (code, v, err) = adapter_run(&py, "da-store-static-ns-postgres", &args, &env);
     assert_eq!(code, 1, "{err}\n{v:#}");
     assert_eq!(item_status(&v, "C1"), "fail", "{v:#}");
-    let (code, v, err) = run(&py, "da-store-user-ns-postgres", &args, &env);
+    let (code, v, err) = adapter_run(&py, "da-store-user-ns-postgres", &args, &env);
     assert_eq!(code, 0, "{err}\n{v:#}");
     assert_eq!(item_status(&v, "C1"), "pass", "{v:#}");
 }
@@ -130,7 +92,7 @@ fn store_backend_static_namespace_leaks_and_per_user_namespace_isolates() {
     };
     let s = ["--scenarios", "cross-read,memory-collision"];
     let args: Vec<&str> = FILES.iter().chain(s.iter()).copied().collect();
-    let (code, v, err) = run(&py, "da-store-static-ns", &args, &[]);
+    let (code, v, err) = adapter_run(&py, "da-store-static-ns", &args, &[]);
     assert_eq!(code, 1, "{err}\n{v:#}");
     assert_eq!(item_status(&v, "C1"), "fail", "{v:#}");
     let text = v["findings"].to_string().to_lowercase();
@@ -138,7 +100,7 @@ fn store_backend_static_namespace_leaks_and_per_user_namespace_isolates() {
         text.contains("memory"),
         "another user's memory is visible: {v:#}"
     );
-    let (code, v, err) = run(&py, "da-store-user-ns", &args, &[]);
+    let (code, v, err) = adapter_run(&py, "da-store-user-ns", &args, &[]);
     assert_eq!(code, 0, "{err}\n{v:#}");
     assert_eq!(item_status(&v, "C1"), "pass", "{v:#}");
 }
@@ -155,7 +117,7 @@ fn filesystem_backend_with_raw_user_ids_in_the_root() {
         .copied()
         .collect();
     for factory in ["da-fs-virtual", "da-fs-host-paths"] {
-        let (code, v, err) = run(&py, factory, &args, &[]);
+        let (code, v, err) = adapter_run(&py, factory, &args, &[]);
         assert_eq!(code, 1, "{factory}: {err}\n{v:#}");
         assert!(findings_on(&v, "C1") > 0, "{factory}: {v:#}");
     }
@@ -174,7 +136,7 @@ fn local_shell_backend_executes_on_the_host() {
         "--scenarios",
         "execute-escape",
     ];
-    let (code, v, err) = run(&py, "da-local-shell", &args, &[]);
+    let (code, v, err) = adapter_run(&py, "da-local-shell", &args, &[]);
     assert_eq!(code, 1, "{err}\n{v:#}");
     assert!(findings_on(&v, "C5") > 0, "{v:#}");
 }

@@ -12,22 +12,7 @@ use isocheck::subject::adapter::AdapterFactory;
 use isocheck::subject::SubjectFactory;
 
 fn run(py: &str, factory: &str, extra: &[&str]) -> (i32, serde_json::Value, String) {
-    let cmd = format!("{py} -m isocheck_adapter --factory {factory}");
-    let mut args = vec!["run", "--adapter", &cmd, "--seed", "11", "--format", "json"];
-    // At most 8 search rounds unless a test asks for more: these tests
-    // check verdicts, not that every root cause is found.
-    if !extra.contains(&"--rounds") {
-        args.extend(["--rounds", "8"]);
-    }
-    args.extend_from_slice(extra);
-    let o = isocheck_in_root(&args);
-    let err = stderr(&o);
-    if let Some(pid) = adapter_pid(&err) {
-        assert!(!alive(pid), "the adapter (pid {pid}) outlived isocheck");
-    }
-    let v = serde_json::from_slice(&o.stdout)
-        .unwrap_or_else(|e| panic!("not JSON ({e}): {err}\n{}", stdout(&o)));
-    (o.status.code().unwrap(), v, err)
+    adapter_run(py, factory, extra, &[])
 }
 
 fn status(v: &serde_json::Value, item: &str) -> String {
@@ -38,15 +23,6 @@ fn status(v: &serde_json::Value, item: &str) -> String {
         .find(|c| c["id"] == item)
         .map(|c| c["status"].as_str().unwrap().to_string())
         .unwrap_or_default()
-}
-
-fn findings_on(v: &serde_json::Value, item: &str) -> usize {
-    v["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|f| f["checklist"] == item)
-        .count()
 }
 
 #[test]

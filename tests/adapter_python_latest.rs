@@ -13,32 +13,9 @@ use common::*;
 const SUITE: &str = "pydantic-deep-workspace";
 
 fn run(py: &str, factory: &str, extra: &[&str]) -> (i32, serde_json::Value, String) {
-    let cmd = format!("{py} -m isocheck_adapter --factory {factory}");
-    let mut args = vec![
-        "run",
-        "--adapter",
-        &cmd,
-        "--seed",
-        "11",
-        "--format",
-        "json",
-        "--suite",
-        SUITE,
-    ];
-    // At most 8 search rounds unless a test asks for more: these tests
-    // check verdicts, not that every root cause is found.
-    if !extra.contains(&"--rounds") {
-        args.extend(["--rounds", "8"]);
-    }
-    args.extend_from_slice(extra);
-    let o = isocheck_in_root(&args);
-    let err = stderr(&o);
-    if let Some(pid) = adapter_pid(&err) {
-        assert!(!alive(pid), "the adapter (pid {pid}) outlived isocheck");
-    }
-    let v = serde_json::from_slice(&o.stdout)
-        .unwrap_or_else(|e| panic!("not JSON ({e}): {err}\n{}", stdout(&o)));
-    (o.status.code().unwrap(), v, err)
+    let mut all = vec!["--suite", SUITE];
+    all.extend_from_slice(extra);
+    adapter_run(py, factory, &all, &[])
 }
 
 /// `scenario:item:kind` of every finding, sorted and deduplicated.

@@ -81,7 +81,7 @@ pub fn merge(mut parts: Vec<Report>) -> Result<Report, String> {
             Severity::Low => summary.low += 1,
         }
     }
-    let part_flag = format!(" --partition {}/{n}", 1);
+    let part_flag = format!(" --partition 1/{n}");
     Ok(Report {
         schema: first.schema,
         subject: first.subject.clone(),

@@ -303,3 +303,45 @@ pub fn sarif_schema() -> (boon::Schemas, boon::SchemaIndex) {
         .unwrap();
     (schemas, index)
 }
+
+/// `isocheck run --adapter "PY -m isocheck_adapter --factory FACTORY"
+/// --seed 11 --format json EXTRA...` from the repository root with `env`,
+/// at most 8 search rounds unless EXTRA says otherwise (the adapter tests
+/// check verdicts, not that every root cause is found); checks the adapter
+/// did not outlive isocheck. Returns the exit code, the report and stderr.
+pub fn adapter_run(
+    py: &str,
+    factory: &str,
+    extra: &[&str],
+    env: &[(&str, &str)],
+) -> (i32, serde_json::Value, String) {
+    let cmd = format!("{py} -m isocheck_adapter --factory {factory}");
+    let mut args = vec!["run", "--adapter", &cmd, "--seed", "11", "--format", "json"];
+    if !extra.contains(&"--rounds") {
+        args.extend(["--rounds", "8"]);
+    }
+    args.extend_from_slice(extra);
+    let o = Command::new(env!("CARGO_BIN_EXE_isocheck"))
+        .args(&args)
+        .current_dir(root())
+        .envs(env.iter().copied())
+        .output()
+        .expect("isocheck runs");
+    let err = stderr(&o);
+    if let Some(pid) = adapter_pid(&err) {
+        assert!(!alive(pid), "the adapter (pid {pid}) outlived isocheck");
+    }
+    let v = serde_json::from_slice(&o.stdout)
+        .unwrap_or_else(|e| panic!("not JSON ({e}): {err}\n{}", stdout(&o)));
+    (o.status.code().unwrap(), v, err)
+}
+
+/// How many findings of a report are on checklist item `item`.
+pub fn findings_on(v: &serde_json::Value, item: &str) -> usize {
+    v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["checklist"] == item)
+        .count()
+}

@@ -12,6 +12,7 @@ import tempfile
 from types import SimpleNamespace
 from typing import Any, Callable
 
+from ..factories import FactorySubject as _GuideFactorySubject
 from ..factories import PROBE_USERS, _short, load  # noqa: F401 - load: the same --factory forms
 from ..mapping import AdapterError, ContextSeeds, Subject, as_history
 from .mapping import WorkspaceSession, as_workspace, is_workspace_like
@@ -75,17 +76,11 @@ def _runs_commands(s: WorkspaceSession) -> bool:
     return isinstance(s.workspace.backend, SupportsCommands) and not s.workspace.read_only
 
 
-class FactorySubject(Subject):
+class FactorySubject(_GuideFactorySubject):
     """Any 0.3.50 app's `factory(user_id)`, sync or async. Raising for a
-    user id is a refusal of that id."""
-
-    def __init__(self, fn: Callable, caps: dict | None = None, reload: Callable[[], Callable] | None = None) -> None:
-        self.fn = fn
-        self.caps = caps
-        self.reload = reload
-
-    def new_tenancy(self, tid: str) -> Any:
-        return SimpleNamespace(id=tid, fn=self.reload() if self.reload else self.fn)
+    user id is a refusal of that id. The factory, `--caps` and the fresh
+    app per tenancy are as in the guide's generation; the session is built
+    from a workspace."""
 
     def capabilities(self) -> dict:
         if self.caps is not None:

@@ -14,11 +14,10 @@ from __future__ import annotations
 
 import copy
 import posixpath
-import re
 from types import SimpleNamespace
 from typing import Any
 
-from ..mapping import AdapterError, FrameworkLog, Session, _error_kind
+from ..mapping import AdapterError, Session, _error_kind
 
 MAIN_FILE = "MEMORY.md"
 
@@ -206,26 +205,3 @@ class WorkspaceSession(Session):
             raise AdapterError("refused", f"{type(e).__name__}: {e}")
         return None if f is None else f.content
 
-    async def _save_plan(self, title: str, content: str) -> str:
-        from pydantic_deep.features.plan.toolset import create_plan_toolset
-
-        out = str(await create_plan_toolset().tools["save_plan"].function(self._ctx(), title, content))
-        m = re.search(r"Plan saved to `([^`]+)`", out)
-        if not m:
-            raise AdapterError(_error_kind(out), out)
-        return self._outward(m.group(1))
-
-    async def _evict(self, call_id: str, content: str) -> str:
-        from pydantic_ai.messages import ToolCallPart
-        from pydantic_deep import EvictionCapability
-        from pydantic_deep.features.eviction.capability import _sanitize_id
-
-        cap = EvictionCapability(token_limit=1)
-        call = ToolCallPart(tool_name="read_file", args={}, tool_call_id=call_id)
-        with FrameworkLog("pydantic_deep.features.eviction") as log:
-            replaced = await cap._maybe_evict_text(self._ctx(), call=call, value=content)
-        path = f"{cap.eviction_path}/{_sanitize_id(call_id)}"
-        if replaced is None or path not in replaced:
-            why = log.text() or (f"the framework returned: {str(replaced)[:200]!r}" if replaced else "")
-            raise AdapterError("failed", f"the eviction did not write {path}" + (f": {why}" if why else ""))
-        return self._outward(path)
