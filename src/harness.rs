@@ -65,7 +65,15 @@ impl Harness {
     }
 
     /// A fixed number of users per case (default 2 to 8).
+    ///
+    /// # Panics
+    /// When `n` is not 2 to [`crate::gen::MAX_USERS`] (64).
     pub fn users(mut self, n: usize) -> Self {
+        assert!(
+            (2..=crate::gen::MAX_USERS).contains(&n),
+            "users({n}): a case has 2 to {} users",
+            crate::gen::MAX_USERS
+        );
         self.cfg.gen.users = Some(n);
         self
     }

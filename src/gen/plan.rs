@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 use serde::Serialize;
 
 use super::ops::*;
-use super::users::{materialize_ids, NAMES};
+use super::users::{materialize_ids, name};
 use super::Scenario;
 use crate::backends::common::{is_under, normalize};
 use crate::canary::{self, Minter};
@@ -480,9 +480,7 @@ pub fn materialize(scn: &Scenario, minter: &mut Minter, profile: &Profile) -> Pl
         .enumerate()
         .map(|(i, (u, id))| {
             // A spec whose id was taken fell back to the plain name.
-            (id.as_str() != NAMES[i % NAMES.len()])
-                .then(|| u.id.class())
-                .flatten()
+            (*id != name(i)).then(|| u.id.class()).flatten()
         })
         .collect();
     Plan {

@@ -4,10 +4,22 @@
 
 use proptest::prelude::*;
 
-/// Base names; user `i` of a case is `NAMES[i]` unless its id is hostile.
+/// Base names; user `i` of a case is [`name`]`(i)` unless its id is hostile.
 pub const NAMES: [&str; 8] = [
     "alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi",
 ];
+
+/// Most users a case can have (`--users`).
+pub const MAX_USERS: usize = 64;
+
+/// The plain id of user `i`: the eight names, then `user8`, `user9`, ...
+/// (distinct for every `i`, and none a case variant of another).
+pub fn name(i: usize) -> String {
+    match NAMES.get(i) {
+        Some(n) => (*n).to_string(),
+        None => format!("user{i}"),
+    }
+}
 
 /// How a user's id is formed. Variants that take a `u8` refer to another
 /// user of the same case (by offset), so the id aliases *that* user's id.
@@ -161,17 +173,17 @@ pub fn user_id_spec(mix: IdMix) -> BoxedStrategy<UserIdSpec> {
 /// repeats an id already taken falls back to the plain name.
 pub fn materialize_ids(specs: &[UserIdSpec]) -> Vec<String> {
     let n = specs.len();
-    let other = |i: usize, j: u8| -> &'static str {
+    let other = |i: usize, j: u8| -> String {
         let t = if n < 2 {
             i
         } else {
             (i + 1 + j as usize % (n - 1)) % n
         };
-        NAMES[t % NAMES.len()]
+        name(t)
     };
     let mut out: Vec<String> = Vec::with_capacity(n);
     for (i, spec) in specs.iter().enumerate() {
-        let me = NAMES[i % NAMES.len()];
+        let me = &name(i);
         let id = match *spec {
             UserIdSpec::Plain => me.to_string(),
             UserIdSpec::Dot => ".".into(),
@@ -230,6 +242,22 @@ mod tests {
             let spec = of_class(k as u8).new_tree(&mut runner).unwrap().current();
             assert_eq!(spec.class(), Some(*name));
         }
+    }
+
+    #[test]
+    fn sixty_four_users_have_distinct_plain_ids_and_hostile_ones_still_alias() {
+        let mut specs = vec![UserIdSpec::Plain; MAX_USERS];
+        let ids = materialize_ids(&specs);
+        let set: std::collections::HashSet<_> = ids.iter().collect();
+        assert_eq!(set.len(), MAX_USERS);
+        assert_eq!(
+            (ids[7].as_str(), ids[8].as_str(), ids[63].as_str()),
+            ("heidi", "user8", "user63")
+        );
+        specs[63] = UserIdSpec::ParentOf(0);
+        assert_eq!(materialize_ids(&specs)[63], "alice/..");
+        specs[63] = UserIdSpec::CaseOf(8);
+        assert_eq!(materialize_ids(&specs)[63], "User8");
     }
 
     #[test]
