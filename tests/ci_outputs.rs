@@ -34,10 +34,10 @@ fn path(dir: &Path, name: &str) -> String {
 }
 
 /// Every format of one run, by `--output FORMAT=PATH`: (json, markdown,
-/// junit, sarif) and the exit code.
-fn all_formats(dir: &Path, args: &[&str]) -> (i32, [String; 4]) {
-    let names = ["r.json", "r.md", "r.xml", "r.sarif"];
-    let specs: Vec<String> = ["json", "markdown", "junit", "sarif"]
+/// junit, sarif, html) and the exit code.
+fn all_formats(dir: &Path, args: &[&str]) -> (i32, [String; 5]) {
+    let names = ["r.json", "r.md", "r.xml", "r.sarif", "r.html"];
+    let specs: Vec<String> = ["json", "markdown", "junit", "sarif", "html"]
         .iter()
         .zip(names)
         .map(|(f, n)| format!("{f}={}", path(dir, n)))
@@ -78,6 +78,8 @@ fn markdown_junit_and_sarif_snapshots() {
     insta::assert_snapshot!("shared_state_markdown", md);
     insta::assert_snapshot!("shared_state_junit", read(Path::new(&xml)));
     insta::assert_snapshot!("shared_state_sarif", read(Path::new(&sarif)));
+    let html = run_in(&[SHARED.as_slice(), &["--format", "html"]].concat());
+    insta::assert_snapshot!("shared_state_html", stdout(&html));
     let err = stderr(&o);
     assert!(err.contains("reports written to"), "{err}");
 }
@@ -208,7 +210,7 @@ fn junit_counts(xml: &str) -> Vec<(String, usize, usize, usize)> {
 #[test]
 fn junit_has_a_suite_per_family_and_the_expected_counts() {
     let dir = tempfile::tempdir().unwrap();
-    let (code, [json, _, xml, _]) = all_formats(dir.path(), &SHARED);
+    let (code, [json, _, xml, _, _]) = all_formats(dir.path(), &SHARED);
     assert_eq!(code, 1);
     let report: Value = serde_json::from_str(&json).unwrap();
     let counts = junit_counts(&xml);
@@ -246,7 +248,7 @@ fn junit_has_a_suite_per_family_and_the_expected_counts() {
     assert!(xml.contains("replay:   isocheck run --subject fixture:shared-state --seed 7"));
     assert!(!xml.contains("time="), "no timings");
 
-    let (code, [_, _, xml, _]) = all_formats(
+    let (code, [_, _, xml, _, _]) = all_formats(
         dir.path(),
         &["--subject", "state", "--seed", "7", "--cases", "8"],
     );
@@ -372,4 +374,379 @@ fn bad_outputs_and_baselines_stop_before_the_run() {
     // Nothing was left behind by the checks.
     let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
     assert_eq!(left.len(), 1, "only bad.json: {left:?}");
+}
+
+/// docs/report.schema.json, compiled.
+fn report_schema() -> (boon::Schemas, boon::SchemaIndex) {
+    let text = read(&root().join("docs/report.schema.json"));
+    let schema: Value = serde_json::from_str(&text).unwrap();
+    let mut schemas = boon::Schemas::new();
+    let mut compiler = boon::Compiler::new();
+    compiler.add_resource("report.schema.json", schema).unwrap();
+    let index = compiler
+        .compile("report.schema.json", &mut schemas)
+        .unwrap();
+    (schemas, index)
+}
+
+#[test]
+fn the_report_schema_is_up_to_date() {
+    // Regenerate: UPDATE_SCHEMA=1 cargo test --test ci_outputs schema
+    let path = root().join("docs/report.schema.json");
+    let want = isocheck::report::Report::json_schema();
+    if std::env::var_os("UPDATE_SCHEMA").is_some() {
+        std::fs::write(&path, &want).unwrap();
+    }
+    assert!(
+        std::fs::read_to_string(&path).unwrap_or_default() == want,
+        "{} is stale: run UPDATE_SCHEMA=1 cargo test --test ci_outputs schema",
+        path.display()
+    );
+}
+
+/// Every optional part of the report shows up in one of these runs: the
+/// schema is checked against reports that hold it, not just against the
+/// fields every report has.
+#[test]
+fn real_reports_validate_against_the_report_schema() {
+    let (schemas, index) = report_schema();
+    let dir = tempfile::tempdir().unwrap();
+    let baseline = path(dir.path(), "baseline.json");
+    let o = run_in(&[SHARED.as_slice(), &["--write-baseline", &baseline]].concat());
+    assert_eq!(o.status.code(), Some(1));
+    let mut runs: Vec<Vec<String>> = vec![
+        // findings with supporting evidence, baselined
+        vec![
+            "--subject",
+            "fixture:shared-state",
+            "--baseline",
+            &baseline,
+            "--cases",
+            "8",
+        ],
+        // id classes and refusals
+        vec!["--subject", "fixture:raw-user-root", "--cases", "8"],
+        vec!["--subject", "state", "--partition", "1/2", "--cases", "8"],
+    ]
+    .into_iter()
+    .map(|v| v.into_iter().map(String::from).collect())
+    .collect();
+    if let Some(py) = system_python() {
+        // a framework in the header; a subject failure; an incomplete run
+        for mode in ["declare", "crash 30"] {
+            runs.push(vec![
+                "--adapter".into(),
+                format!("{py} fixtures/adapters/fake.py {mode}"),
+                "--cases".into(),
+                "8".into(),
+            ]);
+        }
+        runs.push(vec![
+            "--adapter".into(),
+            format!("{py} fixtures/adapters/fake.py ok"),
+            "--cases".into(),
+            "1000000".into(),
+            "--timeout".into(),
+            "1s".into(),
+        ]);
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    for extra in &runs {
+        let mut args: Vec<&str> = vec!["--seed", "7", "--format", "json"];
+        args.extend(extra.iter().map(String::as_str));
+        let o = isocheck_in_root(&[&["run"], args.as_slice()].concat());
+        let report: Value = serde_json::from_slice(&o.stdout)
+            .unwrap_or_else(|e| panic!("{extra:?}: {e}: {}", stderr(&o)));
+        if let Err(e) = schemas.validate(&report, index) {
+            panic!("{extra:?}: the report does not validate: {e:#}");
+        }
+        collect_keys(&report, &mut seen);
+    }
+    let mut want = vec![
+        "supporting",
+        "baselined",
+        "id_classes",
+        "refusals",
+        "partition",
+    ];
+    if system_python().is_some() {
+        want.extend(["framework", "subject_failure", "incomplete"]);
+    }
+    for key in want {
+        assert!(seen.contains(key), "no report held `{key}`: {seen:?}");
+    }
+    // The schema can fail: an unknown field, a status it does not know.
+    let o = run_in(&[
+        "--subject",
+        "state",
+        "--seed",
+        "7",
+        "--cases",
+        "8",
+        "--format",
+        "json",
+    ]);
+    let good: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let mut bad = good.clone();
+    bad["surprise"] = 1.into();
+    assert!(schemas.validate(&bad, index).is_err());
+    let mut bad = good.clone();
+    bad["scenarios"][0]["status"] = "passed".into();
+    assert!(schemas.validate(&bad, index).is_err());
+    let mut bad = good;
+    bad["schema"] = "isocheck.report/v2".into();
+    assert!(schemas.validate(&bad, index).is_err());
+}
+
+fn collect_keys(v: &Value, out: &mut std::collections::BTreeSet<String>) {
+    match v {
+        Value::Object(o) => {
+            for (k, x) in o {
+                let empty = x.as_array().is_some_and(|a| a.is_empty()) || x.is_null();
+                if !empty {
+                    out.insert(k.clone());
+                }
+                collect_keys(x, out);
+            }
+        }
+        Value::Array(a) => a.iter().for_each(|x| collect_keys(x, out)),
+        _ => {}
+    }
+}
+
+/// The README's list of the report's fields (between
+/// `<!-- report-fields -->` markers) names exactly the schema's
+/// properties, object by object.
+#[test]
+fn the_readme_describes_the_report_field_for_field() {
+    let readme = read(&root().join("README.md"));
+    let section = readme
+        .split("<!-- report-fields -->")
+        .nth(1)
+        .and_then(|s| s.split("<!-- /report-fields -->").next())
+        .expect("README.md has a <!-- report-fields --> section");
+    let schema: Value = serde_json::from_str(&isocheck::report::Report::json_schema()).unwrap();
+    let mut objects = std::collections::BTreeMap::new();
+    let props = |s: &Value| -> Vec<String> {
+        let mut v: Vec<String> = s["properties"]
+            .as_object()
+            .map(|o| o.keys().cloned().collect())
+            .unwrap_or_default();
+        v.sort();
+        v
+    };
+    objects.insert("Report".to_string(), props(&schema));
+    for (name, def) in schema["$defs"].as_object().unwrap() {
+        if def.get("properties").is_some() {
+            objects.insert(name.clone(), props(def));
+        }
+    }
+    let mut described = std::collections::BTreeMap::new();
+    for line in section.lines().filter(|l| l.starts_with("| `")) {
+        let cells: Vec<&str> = line.split('|').map(str::trim).collect();
+        let object = cells[1].trim_matches('`').to_string();
+        // Field names are the backticked words outside parentheses.
+        let mut depth = 0;
+        let mut outside = String::new();
+        for c in cells[2].chars() {
+            match c {
+                '(' => depth += 1,
+                ')' => depth -= 1,
+                _ if depth == 0 => outside.push(c),
+                _ => {}
+            }
+        }
+        let mut fields: Vec<String> = outside
+            .split('`')
+            .skip(1)
+            .step_by(2)
+            .map(String::from)
+            .collect();
+        fields.sort();
+        described.insert(object, fields);
+    }
+    assert_eq!(
+        described, objects,
+        "README.md's report fields and docs/report.schema.json differ"
+    );
+}
+
+/// `xmllint` and `chromium` come from `scripts/report-tools.sh`; without
+/// them the tests that need them are skipped, loudly.
+fn tool(name: &str) -> Option<std::path::PathBuf> {
+    let found = std::env::var_os("PATH").and_then(|p| {
+        std::env::split_paths(&p)
+            .map(|d| d.join(name))
+            .find(|f| f.is_file())
+    });
+    if found.is_none() {
+        skip(
+            "report-tools",
+            &format!("{name} is not installed (bash scripts/report-tools.sh)"),
+        );
+    }
+    found
+}
+
+/// JUnit from a failing, a passing and a crashing subject validates
+/// against the JUnit XSD of Jenkins' xunit plugin (tests/data), and a
+/// broken file does not (the check can fail).
+#[test]
+fn junit_validates_against_the_junit_xsd() {
+    let Some(xmllint) = tool("xmllint") else {
+        return;
+    };
+    let xsd = root().join("tests/data/junit-10.xsd");
+    let dir = tempfile::tempdir().unwrap();
+    let validate = |file: &Path| {
+        std::process::Command::new(&xmllint)
+            .args(["--noout", "--schema"])
+            .arg(&xsd)
+            .arg(file)
+            .output()
+            .unwrap()
+    };
+    let mut runs: Vec<Vec<String>> = vec![
+        SHARED.iter().map(|s| s.to_string()).collect(),
+        [
+            "--subject",
+            "fixture:raw-user-root",
+            "--seed",
+            "7",
+            "--cases",
+            "8",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect(),
+        ["--subject", "state", "--seed", "7", "--cases", "8"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect(),
+    ];
+    if let Some(py) = system_python() {
+        runs.push(vec![
+            "--adapter".into(),
+            format!("{py} fixtures/adapters/fake.py crash 30"),
+            "--seed".into(),
+            "7".into(),
+            "--cases".into(),
+            "8".into(),
+        ]);
+    }
+    for (i, args) in runs.iter().enumerate() {
+        let file = dir.path().join(format!("r{i}.xml"));
+        let spec = format!("junit={}", file.display());
+        let mut all: Vec<&str> = vec!["run", "--output", &spec];
+        all.extend(args.iter().map(String::as_str));
+        let o = isocheck_in_root(&all);
+        assert!(file.exists(), "{args:?}: {}", stderr(&o));
+        let v = validate(&file);
+        assert!(
+            v.status.success(),
+            "{args:?}: JUnit does not validate:\n{}",
+            String::from_utf8_lossy(&v.stderr)
+        );
+    }
+    // A testcase without its required name is refused.
+    let good = read(&dir.path().join("r0.xml"));
+    let bad = good.replacen("<testcase name=", "<testcase title=", 1);
+    assert_ne!(good, bad);
+    let file = dir.path().join("bad.xml");
+    std::fs::write(&file, bad).unwrap();
+    assert!(!validate(&file).status.success());
+}
+
+/// The HTML report, opened in headless Chromium: the page's script
+/// records what the browser laid out (the leak matrix's size, how many of
+/// its cells hold findings, the colour of the worst one); a screenshot is
+/// kept in target/test-artifacts/ for people.
+#[test]
+fn the_html_report_renders_its_leak_matrix_in_headless_chromium() {
+    let Some(chromium) = tool("chromium") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let artifacts = root().join("target/test-artifacts");
+    std::fs::create_dir_all(&artifacts).unwrap();
+    for (subject, leaky) in [("fixture:shared-state", true), ("state", false)] {
+        let page = dir.path().join("report.html");
+        let spec = format!("html={}", page.display());
+        let o = run_in(&[
+            "--subject",
+            subject,
+            "--seed",
+            "7",
+            "--cases",
+            "8",
+            "--output",
+            &spec,
+        ]);
+        assert_eq!(o.status.code(), Some(if leaky { 1 } else { 0 }));
+        let url = format!("file://{}", page.display());
+        let headless = |extra: &[String]| {
+            // Its own profile, in the temp dir: nothing is left in $HOME.
+            let profile = format!("--user-data-dir={}", dir.path().join("profile").display());
+            let out = std::process::Command::new(&chromium)
+                .env("TMPDIR", dir.path())
+                .env("HOME", dir.path())
+                .args([
+                    "--headless",
+                    "--no-sandbox",
+                    "--disable-gpu",
+                    "--no-first-run",
+                    "--window-size=1280,1600",
+                    &profile,
+                ])
+                .args(extra)
+                .arg(&url)
+                .output()
+                .unwrap();
+            assert!(
+                out.status.success(),
+                "chromium failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            String::from_utf8_lossy(&out.stdout).into_owned()
+        };
+        let dom = headless(&["--dump-dom".into()]);
+        let rendered = dom
+            .split("data-matrix=\"")
+            .nth(1)
+            .and_then(|r| r.split('"').next())
+            .unwrap_or_else(|| panic!("the page's script did not run: {dom}"));
+        if !leaky {
+            assert_eq!(rendered, "absent");
+            assert!(dom.contains("No user saw"), "{dom}");
+            continue;
+        }
+        let field = |k: &str| -> String {
+            rendered
+                .split(' ')
+                .find_map(|w| w.strip_prefix(&format!("{k}=")))
+                .unwrap_or_else(|| panic!("no {k} in {rendered}"))
+                .to_string()
+        };
+        let (w, h, cells): (u32, u32, u32) = (
+            field("width").parse().unwrap(),
+            field("height").parse().unwrap(),
+            field("cells").parse().unwrap(),
+        );
+        assert!(w > 100 && h > 40, "the matrix has no size: {rendered}");
+        assert!(cells >= 1, "no cell shows a leak: {rendered}");
+        // shared-state's worst finding is critical: #a40e26.
+        assert!(
+            rendered.contains("worst=rgb(164, 14, 38)"),
+            "the worst cell is not coloured critical: {rendered}"
+        );
+        let shot = artifacts.join("html-report-shared-state.png");
+        let _ = std::fs::remove_file(&shot);
+        headless(&[format!("--screenshot={}", shot.display())]);
+        let png = std::fs::read(&shot).expect("a screenshot");
+        assert!(
+            png.starts_with(b"\x89PNG") && png.len() > 10_000,
+            "{} bytes",
+            png.len()
+        );
+    }
 }

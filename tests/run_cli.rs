@@ -169,8 +169,8 @@ fn bad_input_is_one_line_and_exit_2() {
         &["'many'", "--cases"],
     );
     one_line_usage_error(
-        &["run", "--subject", "state", "--users", "9"],
-        &["'9'", "2..=8"],
+        &["run", "--subject", "state", "--users", "65"],
+        &["'65'", "2..=64"],
     );
     one_line_usage_error(
         &["run", "--subject", "state", "--format", "xml"],
@@ -267,4 +267,65 @@ fn completions_for_every_shell() {
         }
     }
     one_line_usage_error(&["completions", "tcsh"], &["'tcsh'", "bash"]);
+}
+
+/// `isocheck ARGS` on a pseudo-terminal (util-linux `script`), with
+/// `env` words first (`-u CI`, `NO_COLOR=1`): what the terminal showed.
+fn on_a_terminal(env: &[&str], args: &str) -> Option<String> {
+    if !std::path::Path::new("/usr/bin/script").exists() {
+        skip(
+            "tty",
+            "util-linux's script(1) is missing: no pseudo-terminal",
+        );
+        return None;
+    }
+    let cmd = format!(
+        "env {} {} {args}",
+        env.join(" "),
+        env!("CARGO_BIN_EXE_isocheck")
+    );
+    let o = std::process::Command::new("/usr/bin/script")
+        .args(["-q", "-e", "-c", &cmd, "/dev/null"])
+        .current_dir(root())
+        .output()
+        .unwrap();
+    Some(String::from_utf8_lossy(&o.stdout).into_owned())
+}
+
+/// A terminal gets a coloured report and, for a run past a second, a
+/// progress bar on stderr; `NO_COLOR`, `CI` and `--quiet` each take away
+/// what they should; a pipe gets neither (every other test reads pipes).
+#[test]
+fn a_terminal_gets_colours_and_a_progress_bar_ci_and_no_color_do_not() {
+    let args = "run --subject state --seed 1 --cases 1000000 --budget 2s";
+    let Some(tty) = on_a_terminal(&["-u CI", "-u NO_COLOR"], args) else {
+        return;
+    };
+    assert!(tty.contains("\x1b["), "no colours on a terminal: {tty}");
+    // `[6/11] context-files [>   ] 74/1000000 cases`: the bar shows up
+    // after a second, in whichever family is under way by then.
+    let bar = regex::Regex::new(r"\[\d+/11\] [a-z-]+.*\] \d+/1000000 cases").unwrap();
+    assert!(bar.is_match(&tty), "no progress bar: {tty}");
+    assert!(tty.contains("Checklist"), "{tty}");
+
+    let Some(plain) = on_a_terminal(&["CI=1", "NO_COLOR=1"], args) else {
+        return;
+    };
+    assert!(!plain.contains("\x1b["), "NO_COLOR still coloured: {plain}");
+    assert!(!bar.is_match(&plain), "a progress bar under CI: {plain}");
+    assert!(plain.contains("Checklist"), "{plain}");
+
+    let Some(quiet) = on_a_terminal(&["-u CI"], &format!("{args} --quiet")) else {
+        return;
+    };
+    assert!(
+        !bar.is_match(&quiet),
+        "a progress bar under --quiet: {quiet}"
+    );
+
+    // A quick run never shows the bar (it would only flicker).
+    let Some(quick) = on_a_terminal(&["-u CI"], "run --subject state --seed 1 --cases 4") else {
+        return;
+    };
+    assert!(!quick.contains("/11] "), "{quick}");
 }

@@ -21,7 +21,17 @@ use crate::subject::SubjectError;
 /// Where a piece of user state lives: finer than a checklist channel, so
 /// that "memory was never stored" is not hidden by a pass on plain files.
 #[derive(
-    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, serde::Deserialize,
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    serde::Deserialize,
+    schemars::JsonSchema,
 )]
 #[serde(rename_all = "kebab-case")]
 pub enum Surface {

@@ -74,7 +74,11 @@ pub(crate) fn merge(args: MergeArgs) -> u8 {
         }
     }
     if outputs.stdout {
-        print!("{}", report.render(args.format, artifact));
+        let text = match args.format {
+            Format::Text => isocheck::report::render_text_styled(&report),
+            f => report.render(f, artifact),
+        };
+        super::run::print_stdout(&text);
     }
     if let Some(why) = &report.incomplete {
         eprintln!("isocheck: {why}");

@@ -2,5 +2,6 @@
 //! everything they call is the library's).
 
 pub mod merge;
+mod progress;
 pub mod replay;
 pub mod run;

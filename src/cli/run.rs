@@ -12,7 +12,7 @@ use isocheck::gen::{GenConfig, IdMix};
 use isocheck::registry;
 use isocheck::report::baseline::Baseline;
 use isocheck::report::outputs::Outputs;
-use isocheck::report::{Format, Report, Severity};
+use isocheck::report::{render_text_styled, Format, Report, Severity};
 use isocheck::subject::SubjectFactory;
 
 use crate::usage_error;
@@ -37,8 +37,8 @@ pub struct RunArgs {
     /// Seed of the run; the same seed reproduces the same report (default: random, printed).
     #[arg(long, value_name = "N")]
     seed: Option<u64>,
-    /// Users per case (default: 2 to 8, drawn per case).
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(2..=8))]
+    /// Users per case (default: 2 to 8, drawn per case; at most 64).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(2..=64))]
     users: Option<u32>,
     /// Scenario families to run, comma-separated (default: all; see `isocheck list`).
     #[arg(long, value_name = "A,B", value_delimiter = ',')]
@@ -107,6 +107,10 @@ pub struct RunArgs {
     /// findings).
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     timeout: Option<Duration>,
+    /// No progress bar and no summary line on stderr (errors still are).
+    /// The bar is drawn only when stderr is a terminal and CI is unset.
+    #[arg(long, short = 'q')]
+    quiet: bool,
     /// At most this many operations per user and case.
     #[arg(long, default_value_t = 8, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=64))]
     max_ops: u32,
@@ -288,6 +292,10 @@ pub(crate) fn run(args: RunArgs) -> u8 {
         Ok(p) => p,
         Err(e) => return usage_error(e),
     };
+    let mut cfg = cfg;
+    if super::progress::wanted(args.quiet) {
+        cfg.progress = engine::progress::Watcher(std::sync::Arc::new(super::progress::Bar::new()));
+    }
     let mut report = engine::run(factory, &families, &cfg);
     if report.start_failed {
         // Nothing ran: one line, no report of items nobody could test.
@@ -344,7 +352,11 @@ fn write_outputs(report: &Report, args: &RunArgs, outputs: &Outputs) -> Result<(
             .map_err(|e| format!("cannot write the baseline to {}: {e}", path.display()))?;
     }
     if outputs.stdout {
-        print!("{}", report.render(args.format, artifact));
+        let text = match args.format {
+            Format::Text => render_text_styled(report),
+            f => report.render(f, artifact),
+        };
+        print_stdout(&text);
     }
     let s = &report.summary;
     let baselined = if s.baselined > 0 {
@@ -360,7 +372,7 @@ fn write_outputs(report: &Report, args: &RunArgs, outputs: &Outputs) -> Result<(
     if let Some(path) = &args.write_baseline {
         what.push(format!("baseline written to {}", path.display()));
     }
-    if !what.is_empty() {
+    if !what.is_empty() && !args.quiet {
         eprintln!(
             "isocheck: {} findings{baselined}, {} (seed {})",
             s.findings,
@@ -369,4 +381,14 @@ fn write_outputs(report: &Report, args: &RunArgs, outputs: &Outputs) -> Result<(
         );
     }
     Ok(())
+}
+
+/// Prints a report on standard output, through `anstream`: ANSI colours
+/// reach a terminal only, and never under `NO_COLOR`; a closed pipe
+/// (`| head`) is not worth a panic.
+pub(crate) fn print_stdout(text: &str) {
+    use std::io::Write;
+    let mut out = anstream::stdout().lock();
+    let _ = out.write_all(text.as_bytes());
+    let _ = out.flush();
 }

@@ -27,6 +27,7 @@ mod clock;
 mod finding;
 mod group;
 mod merge;
+pub mod progress;
 mod shrink;
 
 use checklist::checklist;
@@ -65,6 +66,8 @@ pub struct RunConfig {
     /// is still drawn, so the partitions of one seed split one stream of
     /// cases); the small directed id-class searches run in every part.
     pub partition: Option<(usize, usize)>,
+    /// Who is told how the run goes (default: nobody).
+    pub progress: progress::Watcher,
 }
 
 impl RunConfig {
@@ -83,6 +86,7 @@ impl RunConfig {
             budget: None,
             timeout: None,
             partition: None,
+            progress: progress::Watcher::default(),
         }
     }
 }
@@ -359,6 +363,7 @@ impl Engine<'_> {
                 let ev = self
                     .eval(fam, &tree.current(), &mut st.minter)
                     .map_err(|Fatal(m)| m)?;
+                self.cfg.progress.0.case_done(st.cases, st.findings.len());
                 st.coverage.merge(&ev.coverage);
                 st.operations += ev.history.entries.len();
                 st.tally_classes(&ev.history);
@@ -621,6 +626,12 @@ fn eng_start(
     rt.block_on(factory.start())
 }
 
+/// Records a family's result and tells the watcher.
+fn push(scenarios: &mut Vec<ScenarioResult>, watcher: &progress::Watcher, r: ScenarioResult) {
+    watcher.0.family_done(&r);
+    scenarios.push(r);
+}
+
 /// Runs the selected families against `factory` and builds the report.
 pub fn run(
     factory: Arc<dyn SubjectFactory>,
@@ -667,39 +678,54 @@ pub fn run(
                 Cut::Timeout => "not run: the run timed out",
                 _ => "not run: interrupted",
             };
-            scenarios.push(ScenarioResult {
-                name: fam.name().into(),
-                status: "aborted".into(),
-                cases: 0,
-                note: Some(why.into()),
-                id_classes: Vec::new(),
-            });
+            push(
+                &mut scenarios,
+                &cfg.progress,
+                ScenarioResult {
+                    name: fam.name().into(),
+                    status: "aborted".into(),
+                    cases: 0,
+                    note: Some(why.into()),
+                    id_classes: Vec::new(),
+                },
+            );
             continue;
         }
         if failure.is_some() {
-            scenarios.push(ScenarioResult {
-                name: fam.name().into(),
-                status: "aborted".into(),
-                cases: 0,
-                note: Some("not run: the subject failed earlier".into()),
-                id_classes: Vec::new(),
-            });
+            push(
+                &mut scenarios,
+                &cfg.progress,
+                ScenarioResult {
+                    name: fam.name().into(),
+                    status: "aborted".into(),
+                    cases: 0,
+                    note: Some("not run: the subject failed earlier".into()),
+                    id_classes: Vec::new(),
+                },
+            );
             continue;
         }
         if let Err(reason) = fam.applicable(&caps, &cfg.options) {
-            scenarios.push(ScenarioResult {
-                name: fam.name().into(),
-                status: "not-tested".into(),
-                cases: 0,
-                note: Some(reason.clone()),
-                id_classes: Vec::new(),
-            });
+            push(
+                &mut scenarios,
+                &cfg.progress,
+                ScenarioResult {
+                    name: fam.name().into(),
+                    status: "not-tested".into(),
+                    cases: 0,
+                    note: Some(reason.clone()),
+                    id_classes: Vec::new(),
+                },
+            );
             not_judged.push(NotJudged {
                 scenario: fam.name().into(),
                 reason,
             });
             continue;
         }
+        cfg.progress
+            .0
+            .family_started(fam.name(), i + 1, families.len(), cfg.cases);
         let (f, result, cov, fatal) = eng.family(*fam);
         findings.extend(f);
         if result.status == "not-tested" {
@@ -720,7 +746,7 @@ pub fn run(
             );
         }
         over = over.or(eng.over);
-        scenarios.push(result);
+        push(&mut scenarios, &cfg.progress, result);
         ran.push(*fam);
         if let Some(msg) = fatal {
             failure = Some(msg);
@@ -744,6 +770,7 @@ pub fn run(
                 .to_string(),
         );
     }
+    cfg.progress.0.finished();
     let stop_factory = eng.factory.clone();
     if let Err(e) = eng.rt.block_on(stop_factory.stop()) {
         failure.get_or_insert(format!("stopping the subject failed: {e}"));

@@ -106,7 +106,12 @@ fn run_inner(args: &LintArgs) -> Result<i32, String> {
     diagnostics.retain(|d| selection.enabled(d.rule));
     sort_diagnostics(&mut diagnostics);
     let report = match args.format {
-        Format::Text => output::text(&diagnostics, files.len(), !args.no_snippets),
+        Format::Text => output::text(
+            &diagnostics,
+            files.len(),
+            !args.no_snippets,
+            args.output.is_none(),
+        ),
         Format::Json => output::json(&diagnostics),
         Format::Sarif => output::sarif(&diagnostics),
     };
@@ -120,7 +125,8 @@ fn run_inner(args: &LintArgs) -> Result<i32, String> {
         Some(path) => std::fs::write(path, report)
             .map_err(|e| format!("cannot write {}: {e}", path.display()))?,
         None => {
-            let mut out = std::io::stdout().lock();
+            // Colours only where they belong (a terminal, no NO_COLOR).
+            let mut out = anstream::stdout().lock();
             // A closed pipe (`| head`) is not an error worth a panic.
             let _ = out.write_all(report.as_bytes());
             let _ = out.flush();

@@ -38,12 +38,18 @@ impl Sources {
 }
 
 /// ruff-like text: `path:line:col: CODE [severity] message`, a snippet, a summary.
-pub fn text(diagnostics: &[Diagnostic], files: usize, snippets: bool) -> String {
+/// `styled`: with ANSI colours, for a terminal (printed through
+/// `anstream`, which strips them elsewhere and under `NO_COLOR`).
+pub fn text(diagnostics: &[Diagnostic], files: usize, snippets: bool, styled: bool) -> String {
     let mut out = String::new();
     let mut sources = Sources {
         files: HashMap::new(),
     };
-    let renderer = Renderer::plain();
+    let renderer = if styled {
+        Renderer::styled()
+    } else {
+        Renderer::plain()
+    };
     for d in diagnostics {
         out.push_str(&format!(
             "{}:{}:{}: {} [{}] {}\n",

@@ -57,8 +57,10 @@ pub fn propagate(models: &mut [Model], index: &Index, paths: &[String]) {
                     models[file].has_entry = true;
                 }
                 Action::Use { file, name, from } => {
-                    if !models[file].ext_uses.contains_key(&name) {
-                        models[file].ext_uses.insert(name, from);
+                    if let std::collections::hash_map::Entry::Vacant(e) =
+                        models[file].ext_uses.entry(name)
+                    {
+                        e.insert(from);
                         models[file].has_entry = true;
                         changed = true;
                     }

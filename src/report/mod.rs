@@ -6,18 +6,21 @@
 
 pub mod baseline;
 pub mod failures;
+mod html;
 mod junit;
 mod markdown;
 pub mod outputs;
 mod sarif;
 mod text;
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+pub use html::render_html;
 pub use junit::render_junit;
 pub use markdown::render_markdown;
 pub use sarif::render_sarif;
-pub use text::render_text;
+pub use text::{render_text, render_text_styled};
 
 /// The schema id of the JSON report.
 pub const SCHEMA: &str = "isocheck.report/v1";
@@ -63,6 +66,8 @@ pub enum Format {
     Junit,
     /// SARIF 2.1.0: a rule per scenario family, a result per finding.
     Sarif,
+    /// One self-contained page: checklist, leak matrix, findings.
+    Html,
 }
 
 impl Format {
@@ -73,15 +78,17 @@ impl Format {
             Format::Markdown => "markdown",
             Format::Junit => "junit",
             Format::Sarif => "sarif",
+            Format::Html => "html",
         }
     }
 
-    pub const ALL: [Format; 5] = [
+    pub const ALL: [Format; 6] = [
         Format::Text,
         Format::Json,
         Format::Markdown,
         Format::Junit,
         Format::Sarif,
+        Format::Html,
     ];
 }
 
@@ -96,6 +103,7 @@ impl Format {
     Hash,
     Serialize,
     Deserialize,
+    JsonSchema,
     clap::ValueEnum,
 )]
 #[serde(rename_all = "lowercase")]
@@ -118,7 +126,9 @@ impl Severity {
 }
 
 /// What kind of problem a finding is.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum Kind {
     /// A user saw data another user wrote.
@@ -165,11 +175,13 @@ impl Kind {
 }
 
 /// One step of a reproducing trace.
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema, PartialEq, Eq)]
+#[schemars(deny_unknown_fields)]
 pub struct TraceLine {
     pub step: usize,
     /// `run` for generated operations, `sweep` for the closing observations.
     #[serde(deserialize_with = "leak_str")]
+    #[schemars(extend("enum" = ["run", "sweep"]))]
     pub phase: Label,
     pub user: String,
     pub op: String,
@@ -180,7 +192,8 @@ pub struct TraceLine {
 }
 
 /// Where a finding was seen.
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema, PartialEq, Eq)]
+#[schemars(deny_unknown_fields)]
 pub struct Evidence {
     /// The kind of problem this observation shows.
     pub kind: Kind,
@@ -199,6 +212,7 @@ pub struct Evidence {
     /// `checkpoint-list`, `checkpoint-count`, `history`, `command-output`,
     /// `result` (the observer's own operation's result).
     #[serde(deserialize_with = "leak_str")]
+    #[schemars(extend("enum" = ["read", "listing", "grep", "exists", "system-prompt", "tool-return", "checkpoint", "checkpoint-list", "checkpoint-count", "history", "command-output", "result"]))]
     pub seen_in: Label,
     /// How many observations in the minimal case show the same problem.
     pub occurrences: usize,
@@ -225,7 +239,8 @@ pub fn seen_in_text(seen_in: &str) -> &'static str {
 /// One root cause, with its proof. Findings are ranked by severity, then
 /// checklist item; `id` is the rank (`F1`), `fingerprint` is stable across
 /// seeds and runs (for baselines).
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema, PartialEq, Eq)]
+#[schemars(deny_unknown_fields)]
 pub struct Finding {
     pub id: String,
     /// 16 hex digits from the checklist item, the cause class, the store
@@ -257,6 +272,7 @@ pub struct Finding {
     /// Every place another user's data appeared, over all observations of
     /// this cause (see [`Evidence::seen_in`]).
     #[serde(deserialize_with = "leak_strs")]
+    #[schemars(extend("items" = {"enum": ["read", "listing", "grep", "exists", "system-prompt", "tool-return", "checkpoint", "checkpoint-list", "checkpoint-count", "history", "command-output", "result"]}))]
     pub seen_in: Vec<Label>,
     /// Every scenario that saw this cause.
     pub witnesses: Vec<String>,
@@ -282,7 +298,7 @@ impl Finding {
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum Status {
     Pass,
@@ -300,7 +316,8 @@ impl Status {
     }
 }
 
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema, PartialEq, Eq)]
+#[schemars(deny_unknown_fields)]
 pub struct ChecklistEntry {
     pub id: String,
     pub title: String,
@@ -310,10 +327,12 @@ pub struct ChecklistEntry {
 }
 
 /// How one scenario family went.
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema, PartialEq, Eq)]
+#[schemars(deny_unknown_fields)]
 pub struct ScenarioResult {
     pub name: String,
     /// `pass`, `fail`, `not-tested` (with a reason) or `aborted`.
+    #[schemars(extend("enum" = ["pass", "fail", "not-tested", "aborted"]))]
     pub status: String,
     pub cases: usize,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -324,7 +343,8 @@ pub struct ScenarioResult {
 }
 
 /// What one class of hostile user ids did in a run.
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema, PartialEq, Eq)]
+#[schemars(deny_unknown_fields)]
 pub struct ClassVerdict {
     /// The class (`dot`, `nesting`, ...).
     pub class: String,
@@ -332,6 +352,7 @@ pub struct ClassVerdict {
     /// every id of it), `isolated` (tried, no leak), `shared-store` (tried,
     /// but plain ids already share the store, so no verdict of its own) or
     /// `not-tried`.
+    #[schemars(extend("enum" = ["aliased", "refused", "isolated", "shared-store", "not-tried"]))]
     pub verdict: String,
     pub ids_tried: usize,
     pub ids_refused: usize,
@@ -339,7 +360,8 @@ pub struct ClassVerdict {
 
 /// Something a run could not judge, and why: a scenario that was not
 /// tested, or a store a scenario speaks for that no case exercised.
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema, PartialEq, Eq)]
+#[schemars(deny_unknown_fields)]
 pub struct NotJudged {
     pub scenario: String,
     pub reason: String,
@@ -347,7 +369,8 @@ pub struct NotJudged {
 
 /// User ids the subject refused with the same error (not a leak; listed
 /// so that a refusal is visible and never mistaken for a pass).
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema, PartialEq, Eq, PartialOrd, Ord)]
+#[schemars(deny_unknown_fields)]
 pub struct Refusal {
     pub error: String,
     /// Distinct user ids refused with this error.
@@ -356,7 +379,8 @@ pub struct Refusal {
     pub example: String,
 }
 
-#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize, JsonSchema, PartialEq, Eq)]
+#[schemars(deny_unknown_fields)]
 pub struct Summary {
     pub cases: usize,
     pub operations: usize,
@@ -379,9 +403,13 @@ fn is_zero(n: &usize) -> bool {
     *n == 0
 }
 
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema, PartialEq, Eq)]
+/// An `isocheck run` report.
+#[schemars(deny_unknown_fields)]
 pub struct Report {
+    /// Always `isocheck.report/v1`.
     #[serde(deserialize_with = "leak_str")]
+    #[schemars(extend("const" = "isocheck.report/v1"))]
     pub schema: Label,
     pub subject: String,
     /// The agent framework the subject declared (adapter handshake), with
@@ -451,7 +479,16 @@ impl Report {
             Format::Markdown => render_markdown(self),
             Format::Junit => render_junit(self),
             Format::Sarif => render_sarif(self, sarif_artifact),
+            Format::Html => render_html(self),
         }
+    }
+
+    /// The JSON Schema of [`Report`] (docs/report.schema.json).
+    pub fn json_schema() -> String {
+        let schema = schemars::schema_for!(Report);
+        let mut out = serde_json::to_string_pretty(&schema).expect("a schema serializes");
+        out.push('\n');
+        out
     }
 
     pub fn to_json(&self) -> String {

@@ -21,7 +21,7 @@ pub struct Outputs {
 impl Outputs {
     /// Parses the `--output` values: `FORMAT=PATH` when the part before the
     /// first `=` is a format name (`text`, `json`, `markdown`, `junit`,
-    /// `sarif`), else a path for the `--format` report.
+    /// `sarif`, `html`), else a path for the `--format` report.
     pub fn parse(values: &[String], format: Format) -> Result<Self, String> {
         let mut files = Vec::new();
         let mut stdout = true;

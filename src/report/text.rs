@@ -2,9 +2,51 @@
 
 use std::fmt::Write;
 
-use super::{seen_in_text, Evidence, Kind, Report, Status, TraceLine};
+use anstyle::{AnsiColor, Style};
 
+use super::{seen_in_text, Evidence, Kind, Report, Severity, Status, TraceLine};
+
+/// The report as plain text (files, pipes, snapshots).
 pub fn render_text(r: &Report) -> String {
+    text(r, Paint(false))
+}
+
+/// The same text with ANSI colours, for a terminal: print it through
+/// `anstream`, which strips them when standard output is not a terminal
+/// or `NO_COLOR` is set.
+pub fn render_text_styled(r: &Report) -> String {
+    text(r, Paint(true))
+}
+
+/// Colours, or none.
+#[derive(Clone, Copy)]
+struct Paint(bool);
+
+const RED: Style = AnsiColor::Red.on_default().bold();
+const GREEN: Style = AnsiColor::Green.on_default();
+const YELLOW: Style = AnsiColor::Yellow.on_default().bold();
+const DIM: Style = Style::new().dimmed();
+const BOLD: Style = Style::new().bold();
+
+impl Paint {
+    fn paint(self, style: Style, s: &str) -> String {
+        if self.0 {
+            format!("{style}{s}{style:#}")
+        } else {
+            s.to_string()
+        }
+    }
+
+    fn severity(self, sev: Severity) -> Style {
+        match sev {
+            Severity::Critical | Severity::High => RED,
+            Severity::Medium => YELLOW,
+            Severity::Low => BOLD,
+        }
+    }
+}
+
+fn text(r: &Report, p: Paint) -> String {
     let mut o = String::new();
     let part = r
         .partition
@@ -20,15 +62,15 @@ pub fn render_text(r: &Report) -> String {
         let _ = writeln!(o, "framework: {}", f.describe());
     }
     if let Some(why) = &r.incomplete {
-        let _ = writeln!(o, "INCOMPLETE: {why}");
+        let _ = writeln!(o, "{}", p.paint(YELLOW, &format!("INCOMPLETE: {why}")));
     }
     let _ = writeln!(o);
-    let _ = writeln!(o, "Checklist");
+    let _ = writeln!(o, "{}", p.paint(BOLD, "Checklist"));
     for c in &r.checklist {
         let status = match c.status {
-            Status::Pass => "pass".to_string(),
-            Status::Fail => "FAIL".to_string(),
-            Status::NotTested => "not tested".to_string(),
+            Status::Pass => p.paint(GREEN, "pass"),
+            Status::Fail => p.paint(RED, "FAIL"),
+            Status::NotTested => p.paint(DIM, "not tested"),
         };
         let note = c
             .note
@@ -38,7 +80,7 @@ pub fn render_text(r: &Report) -> String {
         let _ = writeln!(o, "  {:<3} {:<48} {status}{note}", c.id, c.title);
     }
     let _ = writeln!(o);
-    let _ = writeln!(o, "Scenarios");
+    let _ = writeln!(o, "{}", p.paint(BOLD, "Scenarios"));
     for s in &r.scenarios {
         // Why a scenario could not judge is said once, below.
         let note = match s.note.as_deref() {
@@ -80,12 +122,16 @@ pub fn render_text(r: &Report) -> String {
     }
     if !r.findings.is_empty() {
         let _ = writeln!(o);
-        let _ = writeln!(o, "Findings");
+        let _ = writeln!(o, "{}", p.paint(BOLD, "Findings"));
     }
     for f in &r.findings {
         let _ = writeln!(o);
         let accepted = if f.baselined { "  (baselined)" } else { "" };
-        let _ = writeln!(o, "  {}{accepted}", f.headline());
+        let _ = writeln!(
+            o,
+            "  {}{accepted}",
+            p.paint(p.severity(f.severity), &f.headline())
+        );
         let _ = writeln!(o, "     cause:    {}", f.cause_text);
         let _ = writeln!(o, "     users:    {}", f.users.join(", "));
         for (i, line) in f.story.iter().enumerate() {
@@ -106,7 +152,13 @@ pub fn render_text(r: &Report) -> String {
         );
         let _ = writeln!(o, "     trace ({} operations):", f.trace.len());
         for t in &f.trace {
-            let _ = writeln!(o, "       {}", trace_line(t));
+            let line = trace_line(t);
+            let line = if t.evidence {
+                p.paint(YELLOW, &line)
+            } else {
+                line
+            };
+            let _ = writeln!(o, "       {line}");
         }
         let _ = writeln!(o, "     replay:   {}", f.replay);
     }
@@ -123,7 +175,7 @@ pub fn render_text(r: &Report) -> String {
     }
     if let Some(f) = &r.subject_failure {
         let _ = writeln!(o);
-        let _ = writeln!(o, "SUBJECT FAILURE: {f}");
+        let _ = writeln!(o, "{}", p.paint(RED, &format!("SUBJECT FAILURE: {f}")));
         let _ = writeln!(o, "isolation could not be fully judged");
     }
     let s = &r.summary;
@@ -144,7 +196,7 @@ pub fn render_text(r: &Report) -> String {
     }
     let _ = writeln!(o, "Replay:  {}", r.replay);
     if let Some(why) = &r.incomplete {
-        let _ = writeln!(o, "INCOMPLETE: {why}");
+        let _ = writeln!(o, "{}", p.paint(YELLOW, &format!("INCOMPLETE: {why}")));
     }
     o
 }

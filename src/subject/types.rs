@@ -45,7 +45,8 @@ pub enum Persistence {
 }
 
 /// The agent framework a subject runs on, as its adapter declared it.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[schemars(deny_unknown_fields)]
 pub struct Framework {
     pub name: String,
     /// The API generation the adapter drives (`backend`, `workspace`, ...).

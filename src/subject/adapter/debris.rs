@@ -18,10 +18,10 @@ pub async fn sweep(file: &Path) -> Option<String> {
     let mut containers: Vec<String> = Vec::new();
     for line in text.lines() {
         match line.split_once(' ') {
-            Some(("docker-container", id)) if !id.is_empty() => {
-                if !containers.iter().any(|c| c == id) {
-                    containers.push(id.to_string());
-                }
+            Some(("docker-container", id))
+                if !id.is_empty() && !containers.iter().any(|c| c == id) =>
+            {
+                containers.push(id.to_string());
             }
             _ => {}
         }
