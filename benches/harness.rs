@@ -6,7 +6,9 @@
 //!    rate of the same in-memory backend executing the same operation mix
 //!    sequentially with nothing else around it;
 //! 2. time to catch: for every fixture, the cases and wall time until its
-//!    expected checklist item fails, and the length of the shrunk trace.
+//!    expected checklist item fails, and the length of the shrunk trace;
+//! 3. scale: `isocheck run --subject state --users N` for 8, 32 and 64
+//!    users, wall time and the process's peak RSS.
 //!
 //!   cargo bench --bench harness            (ISOCHECK_BENCH_CASES=N to change the case count)
 
@@ -30,6 +32,34 @@ fn main() {
         .unwrap_or(512);
     throughput(cases);
     time_to_catch();
+    users_scale();
+}
+
+/// Wall time and peak RSS (the child's own, from wait4) of a whole run
+/// with N users per case, every family, 16 cases each.
+fn users_scale() {
+    println!("scale (isocheck run --subject state --users N --cases 16, all families)");
+    for n in [8, 32, 64] {
+        let start = Instant::now();
+        let child = std::process::Command::new(env!("CARGO_BIN_EXE_isocheck"))
+            .args(["run", "--subject", "state", "--seed", "1", "--cases", "16", "--users"])
+            .arg(n.to_string())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("the isocheck binary");
+        let mut status = 0;
+        // SAFETY: rusage is plain data; wait4 fills it for this child only.
+        let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+        let pid = unsafe { libc::wait4(child.id() as i32, &mut status, 0, &mut usage) };
+        assert_eq!(pid, child.id() as i32, "wait4 failed");
+        let secs = start.elapsed().as_secs_f64();
+        println!(
+            "  {n:>3} users  {secs:>8.2} s  peak RSS {:>6.1} MB  exit {}",
+            usage.ru_maxrss as f64 / 1024.0,
+            libc::WEXITSTATUS(status)
+        );
+    }
 }
 
 /// The store families: operations the raw backend can execute directly.

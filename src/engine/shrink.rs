@@ -6,8 +6,8 @@
 //! ms on the built-in subjects, tens to hundreds through an adapter or a
 //! container per user). The shrinker therefore tries the removals that cut
 //! the most first: hostile ids replaced by plain ones (so that a store
-//! plain ids share is never blamed on an id), whole users (fewer
-//! sessions), then chunks of a user's
+//! plain ids share is never blamed on an id), whole users in chunks
+//! halving down to one (fewer sessions), then chunks of a user's
 //! operations, halving the chunk size down to single operations (ddmin),
 //! and keeps going from where it was after a success instead of starting
 //! over. Values inside operations (paths, contents) are not shrunk:
@@ -54,15 +54,26 @@ impl Engine<'_> {
                     (scn, best, changed) = (c, ev, true);
                 }
             }
-            // Whole users, last first, while more than two remain.
-            let mut u = scn.users.len();
-            while u > 0 && scn.users.len() > 2 && budget > 0 {
-                u -= 1;
-                let mut c = scn.clone();
-                c.users.remove(u);
-                if let Some(ev) = self.try_candidate(fam, &c, known, minter, &mut budget)? {
-                    (scn, best, changed) = (c, ev, true);
+            // Whole users, last first, in chunks halving down to one
+            // (ddmin), never below two users: 64 users shrink in a few
+            // dozen runs, not one per user.
+            let mut size = scn.users.len().saturating_sub(2).div_ceil(2);
+            while size > 0 && budget > 0 {
+                let mut end = scn.users.len();
+                while end > 0 && budget > 0 {
+                    let start = end.saturating_sub(size);
+                    if scn.users.len() - (end - start) < 2 {
+                        end = start;
+                        continue;
+                    }
+                    let mut c = scn.clone();
+                    c.users.drain(start..end);
+                    if let Some(ev) = self.try_candidate(fam, &c, known, minter, &mut budget)? {
+                        (scn, best, changed) = (c, ev, true);
+                    }
+                    end = start;
                 }
+                size /= 2;
             }
             // Chunks of each user's operations, halving the chunk size.
             for u in 0..scn.users.len() {

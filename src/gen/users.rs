@@ -84,23 +84,23 @@ pub const ID_CLASSES: [(&str, &str); 12] = [
     ("empty", "the empty id"),
     ("dot", "the id `.`"),
     ("dot-dot", "the id `..`"),
-    ("trailing-parent", "an id ending in `/..` (`bob/..`)"),
-    ("leading-parent", "an id starting with `../` (`../bob`)"),
+    ("trailing-parent", "an id ending in `/..` (e.g. `bob/..`)"),
+    ("leading-parent", "an id starting with `../` (e.g. `../bob`)"),
     (
         "embedded-traversal",
-        "an id walking through `..` (`alice/../bob`)",
+        "an id walking through `..` (e.g. `alice/../bob`)",
     ),
-    ("nesting", "an id nested in another's (`bob/alice`)"),
-    ("case", "an id differing by case only (`Bob`)"),
+    ("nesting", "an id nested in another's (e.g. `bob/alice`)"),
+    ("case", "an id differing by case only (e.g. `Bob`)"),
     (
         "unicode-normalization",
-        "ids equal after Unicode normalization (NFC/NFD `renée`)",
+        "ids equal after Unicode normalization (NFC and NFD `renée`)",
     ),
     (
         "whitespace",
-        "an id differing by trailing whitespace (`bob `)",
+        "an id differing by trailing whitespace (e.g. `bob `)",
     ),
-    ("nul", "an id with a NUL byte (`bob\\0alice`)"),
+    ("nul", "an id with a NUL byte (e.g. `bob\\0alice`)"),
     ("over-long", "a 300-character id"),
 ];
 

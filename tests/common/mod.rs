@@ -75,7 +75,8 @@ fn record_skip(line: &str) {
         .append(true)
         .open(&path)
     {
-        let _ = writeln!(f, "{line}");
+        // One write: lines of tests skipping at once never interleave.
+        let _ = f.write_all(format!("{line}\n").as_bytes());
     }
 }
 
@@ -93,6 +94,11 @@ pub fn venv_python() -> Option<String> {
 /// The python of the pinned set `name` (`target/py-venv-NAME`, made by
 /// `scripts/python-venv.sh NAME`; `""` is the guide's set in
 /// `target/py-venv`), or `None` after printing why the test is skipped.
+///
+/// A missing venv is built here, once (the script takes a lock per venv,
+/// so test binaries running at once wait for one build), unless
+/// `ISOCHECK_NO_PROVISION` is set; a build that fails (no PyPI, no
+/// `python3 -m venv`) is a loud skip with the script's reason.
 pub fn venv_python_named(name: &str) -> Option<String> {
     let dir = if name.is_empty() {
         "target/py-venv".to_string()
@@ -100,46 +106,58 @@ pub fn venv_python_named(name: &str) -> Option<String> {
         format!("target/py-venv-{name}")
     };
     let p = root().join(dir).join("bin/python");
-    if p.exists() {
-        refresh_adapter(name);
-        Some(p.to_string_lossy().into_owned())
+    let arg = if name.is_empty() {
+        String::new()
     } else {
-        let arg = if name.is_empty() {
-            String::new()
-        } else {
-            format!(" {name}")
-        };
+        format!(" {name}")
+    };
+    if !p.exists() && std::env::var_os("ISOCHECK_NO_PROVISION").is_some() {
         skip(
             "python",
             &format!(
-                "{} is missing (run scripts/python-venv.sh{arg})",
+                "{} is missing and ISOCHECK_NO_PROVISION is set (run scripts/python-venv.sh{arg})",
                 p.display()
             ),
         );
-        None
+        return None;
     }
+    if !p.exists() {
+        use std::io::Write;
+        let _ = writeln!(
+            std::io::stderr(),
+            "building {} from its lock file (scripts/python-venv.sh{arg}; once, a few minutes)",
+            p.parent().and_then(|b| b.parent()).unwrap_or(&p).display()
+        );
+    }
+    // Builds a missing venv; refreshes the adapter in an existing one.
+    if let Err(why) = refresh_adapter(name) {
+        skip("python", &format!("scripts/python-venv.sh{arg} failed: {why}"));
+        return None;
+    }
+    Some(p.to_string_lossy().into_owned())
 }
 
 /// Reinstalls the adapter into an existing venv if its sources changed
 /// since (the script compares a hash of them, and does nothing otherwise),
 /// once per test process: a test never runs a stale adapter.
-fn refresh_adapter(name: &str) {
+fn refresh_adapter(name: &str) -> Result<(), String> {
     static DONE: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
     let mut done = DONE.lock().unwrap_or_else(|e| e.into_inner());
     if done.iter().any(|n| n == name) {
-        return;
+        return Ok(());
     }
     let o = Command::new("bash")
         .arg(root().join("scripts/python-venv.sh"))
         .args((!name.is_empty()).then_some(name))
         .output()
         .expect("bash runs");
-    assert!(
-        o.status.success(),
-        "scripts/python-venv.sh {name} failed: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
+    if !o.status.success() {
+        let err = String::from_utf8_lossy(&o.stderr);
+        let last = err.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("");
+        return Err(last.to_string());
+    }
     done.push(name.to_string());
+    Ok(())
 }
 
 /// The system python3, for the stdlib-only fake adapters.
