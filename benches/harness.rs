@@ -42,7 +42,16 @@ fn users_scale() {
     for n in [8, 32, 64] {
         let start = Instant::now();
         let child = std::process::Command::new(env!("CARGO_BIN_EXE_isocheck"))
-            .args(["run", "--subject", "state", "--seed", "1", "--cases", "16", "--users"])
+            .args([
+                "run",
+                "--subject",
+                "state",
+                "--seed",
+                "1",
+                "--cases",
+                "16",
+                "--users",
+            ])
             .arg(n.to_string())
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())

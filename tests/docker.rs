@@ -177,18 +177,14 @@ fn a_missing_image_is_a_configuration_error() {
 
 /// The session manager through the library API: a container per user,
 /// keyed by a hash of the id, the same one on reopen, each seeing only its
-/// own workspace; shutdown and stop remove everything.
+/// own workspace; shutdown and stop remove everything (cold: no pool).
 #[test]
 fn one_container_per_user_keyed_by_a_hash() {
     if !docker_engine() {
         return;
     }
     let rt = tokio::runtime::Runtime::new().unwrap();
-    let f = Arc::new(DockerSubject::new(
-        Arc::default(),
-        Layout::PerUser,
-        "docker",
-    ));
+    let f = Arc::new(DockerSubject::new(Arc::default(), Layout::PerUser, "docker").cold());
     let run = f.run_id().to_string();
     rt.block_on(async {
         f.start().await.unwrap();
@@ -350,4 +346,85 @@ fn containers_of_a_killed_run_are_removed_by_the_next() {
         none_left("isocheck.pid", &pid),
         "the killed run's containers are left"
     );
+}
+
+/// The warm pool's reset, proven: alice plants files in the workspace
+/// (a dotfile too), /tmp and /dev/shm (a tmpfs `docker diff` cannot see)
+/// and leaves a process running. The next case gets the same container and
+/// finds none of it. Then a file planted outside what the reset wipes
+/// makes the reset unprovable: that container is removed, never handed
+/// out again.
+#[test]
+fn a_warm_container_is_reset_between_cases_and_a_dirty_one_is_never_reused() {
+    if !docker_engine() {
+        return;
+    }
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let f = Arc::new(DockerSubject::new(
+        Arc::default(),
+        Layout::PerUser,
+        "docker",
+    ));
+    let run = f.run_id().to_string();
+    let ten = Some(Duration::from_secs(10));
+    rt.block_on(async {
+        f.start().await.unwrap();
+        let t = f.create().await.unwrap();
+        let alice = t.open("alice").await.unwrap();
+        alice
+            .backend
+            .write("/notes.md", "alice-secret\n")
+            .await
+            .unwrap();
+        let plant = "echo alice-tmp > /tmp/t; echo alice-shm > /dev/shm/s; \
+                     echo alice-dot > /workspace/.hidden; \
+                     (sleep 1000 > /dev/null 2>&1 &); echo planted";
+        let r = alice.backend.execute(plant, ten).await.unwrap();
+        assert!(r.output.contains("planted"), "{r:?}");
+        let first = list(LABEL_RUN, &run).await;
+        assert_eq!(first.len(), 1);
+        t.shutdown().await.unwrap();
+        // Kept warm: the container is still there, and nobody else's.
+        assert_eq!(list(LABEL_RUN, &run).await, first);
+
+        let t = f.create().await.unwrap();
+        let bob = t.open("bob").await.unwrap();
+        assert_eq!(list(LABEL_RUN, &run).await, first, "reused, not created");
+        let look = "ls -A /workspace /tmp /dev/shm; ps -o pid,args; cat /tmp/t /dev/shm/s 2>&1";
+        let r = bob.backend.execute(look, ten).await.unwrap();
+        assert!(
+            !r.output.contains("alice") && !r.output.contains("sleep 1000"),
+            "alice's state survived the reset: {}",
+            r.output
+        );
+        assert!(r.output.contains("sleep infinity"), "{}", r.output);
+        assert!(bob.backend.glob_info("**/*", "/").await.unwrap().is_empty());
+        let stats = f.pool_stats().unwrap();
+        assert_eq!((stats.created, stats.reused, stats.discarded), (1, 1, 0));
+
+        // Outside what the reset wipes: the reset cannot be proven.
+        let r = bob
+            .backend
+            .execute("echo bob > /etc/planted; echo planted", ten)
+            .await
+            .unwrap();
+        assert!(r.output.contains("planted"), "{r:?}");
+        t.shutdown().await.unwrap();
+        assert_eq!(f.pool_stats().unwrap().discarded, 1);
+        assert!(
+            list(LABEL_RUN, &run).await.is_empty(),
+            "a dirty container was kept"
+        );
+        let t = f.create().await.unwrap();
+        let carol = t.open("carol").await.unwrap();
+        let r = carol
+            .backend
+            .execute("cat /etc/planted 2>&1 || echo clean", ten)
+            .await
+            .unwrap();
+        assert!(r.output.contains("clean"), "{r:?}");
+        assert_eq!(f.pool_stats().unwrap().created, 2);
+        f.stop().await.unwrap();
+    });
+    assert!(containers(LABEL_RUN, &run).is_empty());
 }

@@ -42,7 +42,7 @@ fn list_what_was_skipped() {
     }
     let _ = writeln!(
         err,
-        "==== set ISOCHECK_REQUIRE=corpus,python,docker,postgres to make skips failures ====\n"
+        "==== set ISOCHECK_REQUIRE=corpus,python,docker,postgres,report-tools,tty to make skips failures ====\n"
     );
     let required: Vec<&str> = lines
         .iter()

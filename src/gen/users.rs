@@ -85,7 +85,10 @@ pub const ID_CLASSES: [(&str, &str); 12] = [
     ("dot", "the id `.`"),
     ("dot-dot", "the id `..`"),
     ("trailing-parent", "an id ending in `/..` (e.g. `bob/..`)"),
-    ("leading-parent", "an id starting with `../` (e.g. `../bob`)"),
+    (
+        "leading-parent",
+        "an id starting with `../` (e.g. `../bob`)",
+    ),
     (
         "embedded-traversal",
         "an id walking through `..` (e.g. `alice/../bob`)",

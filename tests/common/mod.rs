@@ -131,7 +131,10 @@ pub fn venv_python_named(name: &str) -> Option<String> {
     }
     // Builds a missing venv; refreshes the adapter in an existing one.
     if let Err(why) = refresh_adapter(name) {
-        skip("python", &format!("scripts/python-venv.sh{arg} failed: {why}"));
+        skip(
+            "python",
+            &format!("scripts/python-venv.sh{arg} failed: {why}"),
+        );
         return None;
     }
     Some(p.to_string_lossy().into_owned())
@@ -153,7 +156,11 @@ fn refresh_adapter(name: &str) -> Result<(), String> {
         .expect("bash runs");
     if !o.status.success() {
         let err = String::from_utf8_lossy(&o.stderr);
-        let last = err.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("");
+        let last = err
+            .lines()
+            .rev()
+            .find(|l| !l.trim().is_empty())
+            .unwrap_or("");
         return Err(last.to_string());
     }
     done.push(name.to_string());
