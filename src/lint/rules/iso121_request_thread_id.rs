@@ -5,7 +5,7 @@ use ruff_python_ast::Expr;
 use super::lg_common::{dict_get, exprs, names_user};
 use crate::lint::diagnostic::Finding;
 use crate::lint::known;
-use crate::lint::model::Model;
+use crate::lint::model::{Func, Model};
 
 /// The parameter a value comes straight from: `thread_id`, `body.thread_id`,
 /// `payload["thread_id"]`.
@@ -18,6 +18,36 @@ fn root_name(e: &Expr) -> Option<&str> {
     }
 }
 
+/// Whether `e` is a parameter's value as it came in: the parameter or a
+/// field of it, through `x or default`, `a if c else b`, `str(x)`, and
+/// local names assigned such a value (`tid = body.thread_id or
+/// str(uuid4())`; a few assignments deep). An f-string or any other
+/// computation is not "as it came in".
+fn from_request(e: &Expr, f: &Func, params: &[&str], depth: u8) -> bool {
+    match e {
+        Expr::Name(n) if params.contains(&n.id.as_str()) => true,
+        Expr::Name(n) => {
+            depth < 4
+                && f.local_assigns
+                    .get(n.id.as_str())
+                    .is_some_and(|rhs| rhs.iter().any(|r| from_request(r, f, params, depth + 1)))
+        }
+        Expr::Attribute(_) | Expr::Subscript(_) => {
+            root_name(e).is_some_and(|r| params.contains(&r))
+        }
+        Expr::BoolOp(b) => b.values.iter().any(|v| from_request(v, f, params, depth)),
+        Expr::If(i) => {
+            from_request(&i.body, f, params, depth) || from_request(&i.orelse, f, params, depth)
+        }
+        Expr::Call(c) => {
+            matches!(&*c.func, Expr::Name(n) if n.id.as_str() == "str")
+                && c.arguments.args.len() == 1
+                && from_request(&c.arguments.args[0], f, params, depth)
+        }
+        _ => false,
+    }
+}
+
 declare_rule! {
     /// # ISO121 request-thread-id
     ///
@@ -27,7 +57,8 @@ declare_rule! {
     /// Finds a request handler that puts one of its own parameters, as it
     /// came in, into a LangGraph config as `thread_id`
     /// (`{"configurable": {"thread_id": thread_id}}`, or a field of the
-    /// request body: `body.thread_id`), in a handler that
+    /// request body: `body.thread_id`, also through a local such as
+    /// `tid = body.thread_id or str(uuid4())`), in a handler that
     /// never mentions a user, owner or tenant: no ownership check is visible.
     ///
     /// ## Why is this bad
@@ -68,8 +99,7 @@ pub fn check(m: &Model, out: &mut Vec<Finding>) {
             let Some(v) = dict_get(d, "thread_id") else {
                 continue;
             };
-            let Some(root) = root_name(v) else { continue };
-            if params.contains(&root) {
+            if from_request(v, f, &params, 0) {
                 out.push(Finding::new(
                     &RULE,
                     ruff_text_size::Ranged::range(v),
