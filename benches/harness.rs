@@ -37,6 +37,7 @@ fn main() {
 
 /// Wall time and peak RSS (the child's own, from wait4) of a whole run
 /// with N users per case, every family, 16 cases each.
+#[allow(clippy::zombie_processes)] // reaped by wait4, which also gives its rusage
 fn users_scale() {
     println!("scale (isocheck run --subject state --users N --cases 16, all families)");
     for n in [8, 32, 64] {

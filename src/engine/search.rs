@@ -1,0 +1,332 @@
+//! A family's search: the random cases and, for hostile ids, a directed
+//! search per id class, each in rounds that shrink the first case showing
+//! something new; then the family's verdict from what its cases observed.
+
+use proptest::strategy::{BoxedStrategy, Strategy, ValueTree};
+use proptest::test_runner::{Config, TestRunner};
+
+use super::clock::{part, Cut};
+use super::{minter_for, rng_for, Engine, Known};
+use crate::canary::Minter;
+use crate::check::{Coverage, Family};
+use crate::drive::{Fatal, History};
+use crate::gen::{GenConfig, Scenario};
+use crate::report::*;
+
+/// What one family's search has found and exercised so far.
+pub(super) struct Search {
+    minter: Minter,
+    known: Known,
+    findings: Vec<Finding>,
+    coverage: Coverage,
+    cases: usize,
+    /// Operations the family's cases performed (shrink runs aside).
+    operations: usize,
+    /// Set when the run must end (interrupt, timeout): no further search.
+    over: Option<Cut>,
+    /// Whether the time budget ended one of the family's searches.
+    budget_ended: bool,
+    /// id class -> (ids of that class tried, of them refused)
+    classes: std::collections::BTreeMap<&'static str, (usize, usize)>,
+}
+
+impl Search {
+    fn new(minter: Minter) -> Self {
+        Search {
+            minter,
+            known: Known::new(),
+            findings: Vec::new(),
+            coverage: Coverage::default(),
+            cases: 0,
+            operations: 0,
+            over: None,
+            budget_ended: false,
+            classes: Default::default(),
+        }
+    }
+
+    fn tally_classes(&mut self, h: &History) {
+        for (u, c) in h.plan.id_classes.iter().enumerate() {
+            if let Some(c) = c {
+                let t = self.classes.entry(c).or_default();
+                t.0 += 1;
+                if h.refused.get(u).is_some_and(|r| r.is_some()) {
+                    t.1 += 1;
+                }
+            }
+        }
+    }
+
+    /// Whether a cause of id class `class` was found.
+    fn found_class(&self, class: &str) -> bool {
+        self.known.keys().any(|k| k.id_class() == Some(class))
+    }
+
+    /// Per id class: aliased (a finding), refused (every id of it),
+    /// isolated (tried, no finding) or not tried. Empty for a family
+    /// without hostile ids.
+    fn class_verdicts(&self, fam: &dyn Family) -> Vec<ClassVerdict> {
+        // Only a family that tries every class gives each a verdict.
+        if fam.directed(&GenConfig::default()).is_empty() {
+            return Vec::new();
+        }
+        let shared = self.known.keys().any(|k| k.class == "shared-store");
+        crate::gen::ID_CLASSES
+            .iter()
+            .map(|(class, _)| {
+                let (tried, refused) = self.classes.get(class).copied().unwrap_or_default();
+                let verdict = if self.found_class(class) {
+                    "aliased"
+                } else if shared {
+                    // Plain ids share the store: no class has a verdict of
+                    // its own (its directed search is skipped).
+                    "shared-store"
+                } else if tried == 0 {
+                    "not-tried"
+                } else if refused == tried {
+                    "refused"
+                } else {
+                    "isolated"
+                };
+                ClassVerdict {
+                    class: class.to_string(),
+                    verdict: verdict.to_string(),
+                    ids_tried: tried,
+                    ids_refused: refused,
+                }
+            })
+            .collect()
+    }
+}
+
+impl Engine<'_> {
+    /// Rounds of strategy `strategy` (named `label` for its random
+    /// stream), `cases` cases in all: each round runs what is left of them
+    /// and shrinks the first one that shows something new; the search ends
+    /// at a round that finds nothing new or when the cases are spent (so
+    /// `--cases N` is at most N cases per search, whatever was found).
+    /// `Err` carries a fatal error; an interrupt or timeout sets `st.over`,
+    /// a spent budget share `st.budget_ended`.
+    fn search(
+        &mut self,
+        fam: &dyn Family,
+        strategy: &BoxedStrategy<Scenario>,
+        label: &str,
+        cases: usize,
+        st: &mut Search,
+        partitioned: bool,
+    ) -> Result<(), String> {
+        let mut left = cases;
+        // Every search runs at least one case, whatever the budget says.
+        let mut first = true;
+        // The case's index in this search (partitions take every n-th).
+        let mut index = 0usize;
+        for round in 0..self.cfg.max_rounds {
+            if left == 0 {
+                break;
+            }
+            let mut runner =
+                TestRunner::new_with_rng(Config::default(), rng_for(self.cfg.seed, label, round));
+            let mut found = None;
+            while left > 0 {
+                left -= 1;
+                match self.clock.cut() {
+                    None => {}
+                    Some(Cut::Budget) if first => {}
+                    Some(Cut::Budget) => {
+                        st.budget_ended = true;
+                        return Ok(());
+                    }
+                    Some(over) => {
+                        st.over = Some(over);
+                        self.over = Some(over);
+                        return Ok(());
+                    }
+                }
+                let tree = strategy
+                    .new_tree(&mut runner)
+                    .map_err(|reason| format!("the generator failed: {reason}"))?;
+                index += 1;
+                if partitioned
+                    && self
+                        .cfg
+                        .partition
+                        .is_some_and(|(i, n)| (index - 1) % n != i)
+                {
+                    continue; // another partition's case
+                }
+                first = false;
+                st.cases += 1;
+                self.summary.cases += 1;
+                let ev = self
+                    .eval(fam, &tree.current(), &mut st.minter)
+                    .map_err(|Fatal(m)| m)?;
+                self.cfg.progress.0.case_done(st.cases, st.findings.len());
+                st.coverage.merge(&ev.coverage);
+                st.operations += ev.history.entries.len();
+                st.tally_classes(&ev.history);
+                if ev.has_new(&st.known) {
+                    let min = self
+                        .shrink(fam, tree.current(), ev, &st.known, &mut st.minter)
+                        .map_err(|Fatal(m)| m)?;
+                    found = Some(min);
+                    break;
+                }
+            }
+            let Some(ev) = found else { break };
+            let new = self.findings_of(fam, &ev, &mut st.known);
+            st.findings.extend(new);
+        }
+        Ok(())
+    }
+
+    /// Runs one family; returns its findings, result and coverage, or the
+    /// fatal error that stopped it.
+    pub(super) fn family(
+        &mut self,
+        fam: &dyn Family,
+    ) -> (Vec<Finding>, ScenarioResult, Coverage, Option<String>) {
+        let mut st = Search::new(minter_for(self.cfg.seed, fam.name()));
+        let outcome = self.searches(fam, &mut st);
+        self.verdict(fam, st, outcome)
+    }
+
+    /// The family's random search, then a directed search per id class;
+    /// `Err` is the fatal error that stopped them.
+    fn searches(&mut self, fam: &dyn Family, st: &mut Search) -> Result<(), String> {
+        let cases = self.cfg.cases;
+        let directed = fam.directed(&self.cfg.gen);
+        // With a budget: this family's share, half of it for the random
+        // search when directed ones follow.
+        let family_end = self.clock.family_end(self.families_left);
+        let fraction = if directed.is_empty() { 1.0 } else { 0.5 };
+        self.clock.search_until(part(family_end, 1, fraction));
+        let mut outcome = self.search(
+            fam,
+            &fam.strategy(&self.cfg.gen),
+            fam.name(),
+            cases,
+            st,
+            true,
+        );
+        // Directed searches: every id class is tried, even after others
+        // were found (one class found must not hide the next), each with
+        // 1/32 of the budget, at least 4 cases (or the whole budget if
+        // smaller): a directed case has one id of the class among plain
+        // ids, but whether its alias shows depends on the paths drawn
+        // (`bob/..` only shows once bob lists or reads under `alice/`), and
+        // one case is too few to call a class isolated.
+        let share = (cases / 32).max(4).min(cases);
+        // Not after a first finding with --rounds 1 (stop at the first),
+        // nor once plain ids share the files (every alias is subsumed).
+        let stop_early = self.cfg.max_rounds == 1 && !st.findings.is_empty();
+        let shared_files = st
+            .known
+            .keys()
+            .any(|k| k.class == "shared-store" && k.surface == crate::check::Surface::Files);
+        let mut classes_left = directed.len();
+        for (class, strategy) in directed {
+            if outcome.is_err()
+                || st.over.is_some()
+                || stop_early
+                || shared_files
+                || st.found_class(class)
+            {
+                classes_left -= 1;
+                continue;
+            }
+            // The family's time left, shared among the classes left.
+            self.clock.search_until(part(family_end, classes_left, 1.0));
+            classes_left -= 1;
+            let label = format!("{}/{class}", fam.name());
+            // Not partitioned: a class's few cases run in every part, so the
+            // parts together try each class exactly as a whole run does.
+            outcome = self.search(fam, &strategy, &label, share, st, false);
+        }
+        self.clock.search_until(None);
+        outcome
+    }
+
+    /// The family's result from what its searches found and observed: a
+    /// pass needs observations that could have shown every store's leak.
+    fn verdict(
+        &self,
+        fam: &dyn Family,
+        st: Search,
+        outcome: Result<(), String>,
+    ) -> (Vec<Finding>, ScenarioResult, Coverage, Option<String>) {
+        let classes = st.class_verdicts(fam);
+        let Search {
+            known: _,
+            findings,
+            coverage,
+            cases,
+            operations,
+            over,
+            budget_ended,
+            ..
+        } = st;
+        if let Err(msg) = outcome {
+            let status = if findings.is_empty() {
+                "aborted"
+            } else {
+                "fail"
+            };
+            let result = self.result(fam, status, cases, Some(msg.clone()));
+            return (findings, result, coverage, Some(msg));
+        }
+        // A note that the budget ended the search goes with any verdict.
+        let budget_note =
+            budget_ended.then(|| format!("the time budget ended the search after {cases} cases"));
+        let result = |eng: &Self, status: &str, note: Option<String>| {
+            let note = match (note, &budget_note) {
+                (Some(n), Some(b)) => Some(format!("{n}; {b}")),
+                (n, b) => n.or_else(|| b.clone()),
+            };
+            let mut r = eng.result(fam, status, cases, note);
+            r.id_classes = classes.clone();
+            r
+        };
+        if let Some(over) = over {
+            // Findings made are real; without one, what ran is no verdict.
+            let status = if findings.is_empty() {
+                "aborted"
+            } else {
+                "fail"
+            };
+            let note = match over {
+                Cut::Timeout => format!("the run timed out after {cases} cases"),
+                _ => crate::interrupt::note(&format!("{cases} cases")),
+            };
+            return (findings, result(self, status, Some(note)), coverage, None);
+        }
+        if findings.is_empty() && operations == 0 {
+            // Nothing was observed: no session could be opened (or no
+            // operation ran), which is never a pass.
+            let note = "no operation ran: every session open was refused or failed \
+                        (see the refused user ids)";
+            return (
+                findings,
+                result(self, "not-tested", Some(note.into())),
+                coverage,
+                None,
+            );
+        }
+        if findings.is_empty() {
+            // A pass needs, for every store the family speaks for, a
+            // cross-user observation after a successful write.
+            let missing = self.not_judged(fam, &coverage);
+            if !missing.is_empty() {
+                let note = missing.join("; ");
+                return (
+                    findings,
+                    result(self, "not-tested", Some(note)),
+                    coverage,
+                    None,
+                );
+            }
+        }
+        let status = if findings.is_empty() { "pass" } else { "fail" };
+        (findings, result(self, status, None), coverage, None)
+    }
+}
