@@ -13,14 +13,14 @@ use std::os::unix::ffi::OsStrExt;
 
 use big::*;
 
-fn on(
-    subject: &str,
-    scenario: fn(
-        Box<dyn isocheck::subject::Tenancy>,
-    ) -> std::pin::Pin<
-        Box<dyn Future<Output = Result<Box<dyn isocheck::subject::Tenancy>, String>> + Send>,
-    >,
-) {
+/// A scenario: takes a tenancy, gives it back (or why it failed).
+type Scenario = fn(
+    Box<dyn isocheck::subject::Tenancy>,
+) -> std::pin::Pin<
+    Box<dyn Future<Output = Result<Box<dyn isocheck::subject::Tenancy>, String>> + Send>,
+>;
+
+fn on(subject: &str, scenario: Scenario) {
     if subject == "adapter" && common::system_python().is_none() {
         return;
     }

@@ -131,7 +131,7 @@ fn cross_file_findings_need_the_whole_program() {
 #[test]
 fn taint_flow_crosses_files() {
     let app = apps_dir().join("helper_taint");
-    let d = lint::check_paths(&[app.clone()]);
+    let d = lint::check_paths(std::slice::from_ref(&app));
     let hist = d
         .iter()
         .find(|d| d.rule.code == "ISO106" && d.message.contains("sqlite3.connect"))

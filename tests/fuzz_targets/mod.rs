@@ -18,7 +18,10 @@ use serde::Deserialize;
 use serde_json::Value;
 
 /// The targets by name, for the corpus test and the fuzz script.
-pub const TARGETS: [(&str, fn(&[u8])); 6] = [
+/// A fuzz target: its input, whatever bytes.
+pub type Target = fn(&[u8]);
+
+pub const TARGETS: [(&str, Target); 6] = [
     ("adapter_reply", adapter_reply),
     ("adapter_stream", adapter_stream),
     ("adapter_hello", adapter_hello),
