@@ -44,6 +44,20 @@ impl Engine<'_> {
             // Hostile ids first: if a plain id shows the problem too, the
             // cause is the store, not the id (a shared store must not be
             // reported as an alias of whichever hostile id came first).
+            // All at once first: on a shared store that is one run where
+            // one per hostile user (a quarter of 64) would be as many.
+            let hostile = scn
+                .users
+                .iter()
+                .filter(|u| u.id != UserIdSpec::Plain)
+                .count();
+            if hostile > 1 {
+                let mut c = scn.clone();
+                c.users.iter_mut().for_each(|u| u.id = UserIdSpec::Plain);
+                if let Some(ev) = self.try_candidate(fam, &c, known, minter, &mut budget)? {
+                    (scn, best, changed) = (c, ev, true);
+                }
+            }
             for u in 0..scn.users.len() {
                 if scn.users[u].id == UserIdSpec::Plain {
                     continue;
