@@ -302,9 +302,10 @@ fn a_terminal_gets_colours_and_a_progress_bar_ci_and_no_color_do_not() {
         return;
     };
     assert!(tty.contains("\x1b["), "no colours on a terminal: {tty}");
-    // `[6/11] context-files [>   ] 74/1000000 cases`: the bar shows up
-    // after a second, in whichever family is under way by then.
-    let bar = regex::Regex::new(r"\[\d+/11\] [a-z-]+.*\] \d+/1000000 cases").unwrap();
+    // `[6/11] context-files 74 cases (1s of a 2s budget)`: the bar shows
+    // up after a second, in whichever family is under way by then; under
+    // a budget it counts cases against time, not against --cases.
+    let bar = regex::Regex::new(r"\[\d+/11\] [a-z-]+.* \d+ cases .*of a 2s budget").unwrap();
     assert!(bar.is_match(&tty), "no progress bar: {tty}");
     assert!(tty.contains("Checklist"), "{tty}");
 
@@ -322,6 +323,16 @@ fn a_terminal_gets_colours_and_a_progress_bar_ci_and_no_color_do_not() {
         !bar.is_match(&quiet),
         "a progress bar under --quiet: {quiet}"
     );
+
+    // Without a budget the bar has a length: --cases per family.
+    let Some(long) = on_a_terminal(
+        &["-u CI", "-u NO_COLOR"],
+        "run --subject state --seed 1 --cases 3000 --scenarios cross-read",
+    ) else {
+        return;
+    };
+    let counted = regex::Regex::new(r"\[1/1\] cross-read.*\] \d+/3000 cases").unwrap();
+    assert!(counted.is_match(&long), "no bar with a length: {long}");
 
     // A quick run never shows the bar (it would only flicker).
     let Some(quick) = on_a_terminal(&["-u CI"], "run --subject state --seed 1 --cases 4") else {

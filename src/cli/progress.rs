@@ -28,14 +28,23 @@ pub struct Bar {
 }
 
 impl Bar {
-    pub fn new() -> Self {
+    /// With a `--budget`, time bounds the run, not `--cases`: the bar then
+    /// counts cases without a length and shows the budget.
+    pub fn new(budget: Option<Duration>) -> Self {
         let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::hidden());
+        let template = match budget {
+            Some(b) => format!(
+                "{{spinner}} {{prefix:.bold}} {{pos}} cases {{msg}} ({{elapsed}} of a {} budget)",
+                humantime::format_duration(b)
+            ),
+            None => {
+                "{spinner} {prefix:.bold} [{bar:30}] {pos}/{len} cases {msg} ({elapsed})".into()
+            }
+        };
         bar.set_style(
-            ProgressStyle::with_template(
-                "{spinner} {prefix:.bold} [{bar:30}] {pos}/{len} cases {msg} ({elapsed})",
-            )
-            .expect("a valid template")
-            .progress_chars("=> "),
+            ProgressStyle::with_template(&template)
+                .expect("a valid template")
+                .progress_chars("=> "),
         );
         Bar {
             bar,

@@ -294,7 +294,8 @@ pub(crate) fn run(args: RunArgs) -> u8 {
     };
     let mut cfg = cfg;
     if super::progress::wanted(args.quiet) {
-        cfg.progress = engine::progress::Watcher(std::sync::Arc::new(super::progress::Bar::new()));
+        cfg.progress =
+            engine::progress::Watcher(std::sync::Arc::new(super::progress::Bar::new(args.budget)));
     }
     let mut report = engine::run(factory, &families, &cfg);
     if report.start_failed {
