@@ -25,6 +25,14 @@ fn run_in(args: &[&str]) -> std::process::Output {
     isocheck(&all)
 }
 
+/// Writes the shared-state fixture's baseline into `dir`; its path.
+fn shared_state_baseline(dir: &Path) -> String {
+    let baseline = path(dir, "baseline.json");
+    let o = run_in(&[SHARED.as_slice(), &["--write-baseline", &baseline]].concat());
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    baseline
+}
+
 fn read(p: &Path) -> String {
     std::fs::read_to_string(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
 }
@@ -110,9 +118,7 @@ fn the_same_seed_gives_byte_identical_reports_in_every_format() {
 fn sarif_validates_against_the_official_schema_and_carries_the_findings() {
     let (schemas, index) = sarif_schema();
     let dir = tempfile::tempdir().unwrap();
-    let baseline = path(dir.path(), "baseline.json");
-    let o = run_in(&[SHARED.as_slice(), &["--write-baseline", &baseline]].concat());
-    assert_eq!(o.status.code(), Some(1));
+    let baseline = shared_state_baseline(dir.path());
     for (subject, extra) in [
         ("fixture:shared-state", vec![]),
         ("state", vec![]),
@@ -264,9 +270,7 @@ fn junit_has_a_suite_per_family_and_the_expected_counts() {
 #[test]
 fn a_baseline_accepts_known_findings_and_not_new_ones() {
     let dir = tempfile::tempdir().unwrap();
-    let baseline = path(dir.path(), "baseline.json");
-    let o = run_in(&[SHARED.as_slice(), &["--write-baseline", &baseline]].concat());
-    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let baseline = shared_state_baseline(dir.path());
     let b: Value = serde_json::from_str(&read(Path::new(&baseline))).unwrap();
     assert_eq!(b["version"], 1);
     let entries = b["findings"].as_array().unwrap();
@@ -411,9 +415,7 @@ fn the_report_schema_is_up_to_date() {
 fn real_reports_validate_against_the_report_schema() {
     let (schemas, index) = report_schema();
     let dir = tempfile::tempdir().unwrap();
-    let baseline = path(dir.path(), "baseline.json");
-    let o = run_in(&[SHARED.as_slice(), &["--write-baseline", &baseline]].concat());
-    assert_eq!(o.status.code(), Some(1));
+    let baseline = shared_state_baseline(dir.path());
     let mut runs: Vec<Vec<String>> = vec![
         // findings with supporting evidence, baselined
         vec![

@@ -4,7 +4,7 @@
 //! all). Nothing of it reaches standard output or any report.
 
 use std::io::IsTerminal;
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -22,9 +22,9 @@ pub fn wanted(quiet: bool) -> bool {
 pub struct Bar {
     bar: ProgressBar,
     started: Instant,
-    shown: Mutex<bool>,
+    shown: AtomicBool,
     /// The failing families so far, for the message.
-    failing: Mutex<usize>,
+    failing: AtomicUsize,
 }
 
 impl Bar {
@@ -49,18 +49,19 @@ impl Bar {
         Bar {
             bar,
             started: Instant::now(),
-            shown: Mutex::new(false),
-            failing: Mutex::new(0),
+            shown: AtomicBool::new(false),
+            failing: AtomicUsize::new(0),
         }
     }
 
     /// Starts drawing once the grace period is over.
     fn show_if_due(&self) {
-        let mut shown = self.shown.lock().unwrap_or_else(|e| e.into_inner());
-        if !*shown && self.started.elapsed() >= GRACE {
+        if !self.shown.load(Ordering::Relaxed)
+            && self.started.elapsed() >= GRACE
+            && !self.shown.swap(true, Ordering::Relaxed)
+        {
             self.bar.set_draw_target(ProgressDrawTarget::stderr());
             self.bar.enable_steady_tick(Duration::from_millis(120));
-            *shown = true;
         }
     }
 }
@@ -70,7 +71,7 @@ impl Progress for Bar {
         self.bar.set_prefix(format!("[{index}/{families}] {name}"));
         self.bar.set_length(cases as u64);
         self.bar.set_position(0);
-        let failing = *self.failing.lock().unwrap_or_else(|e| e.into_inner());
+        let failing = self.failing.load(Ordering::Relaxed);
         self.bar.set_message(if failing > 0 {
             format!("· {failing} families failing so far")
         } else {
@@ -93,7 +94,7 @@ impl Progress for Bar {
 
     fn family_done(&self, result: &ScenarioResult) {
         if result.status == "fail" {
-            *self.failing.lock().unwrap_or_else(|e| e.into_inner()) += 1;
+            self.failing.fetch_add(1, Ordering::Relaxed);
         }
     }
 

@@ -15,7 +15,7 @@
 use super::checklist::checklist;
 use super::group;
 use crate::check::{self, Family};
-use crate::report::{ClassVerdict, Refusal, Report, ScenarioResult, Severity, Summary};
+use crate::report::{ClassVerdict, Refusal, Report, ScenarioResult, Summary};
 
 /// One report of `parts`, or why they are not the parts of one run.
 pub fn merge(mut parts: Vec<Report>) -> Result<Report, String> {
@@ -72,15 +72,7 @@ pub fn merge(mut parts: Vec<Report>) -> Result<Report, String> {
         .filter_map(|s| check::family(&s.name))
         .collect();
     let checklist = checklist(&findings, &scenarios, &families);
-    summary.findings = findings.len();
-    for f in &findings {
-        match f.severity {
-            Severity::Critical => summary.critical += 1,
-            Severity::High => summary.high += 1,
-            Severity::Medium => summary.medium += 1,
-            Severity::Low => summary.low += 1,
-        }
-    }
+    summary.count(&findings);
     let part_flag = format!(" --partition 1/{n}");
     Ok(Report {
         schema: first.schema,

@@ -192,15 +192,7 @@ fn assemble(
     let findings = group::group(out.findings);
     let checklist = checklist(&findings, &out.scenarios, families);
     let mut summary = eng.summary.clone();
-    summary.findings = findings.len();
-    for f in &findings {
-        match f.severity {
-            Severity::Critical => summary.critical += 1,
-            Severity::High => summary.high += 1,
-            Severity::Medium => summary.medium += 1,
-            Severity::Low => summary.low += 1,
-        }
-    }
+    summary.count(&findings);
     let all: Vec<&str> = families.iter().map(|f| f.name()).collect();
     let replay = eng.replay(&if cfg.scenarios.is_empty() {
         String::new()

@@ -320,25 +320,11 @@ fn scenarios(o: &mut String, r: &Report) {
     );
     for s in &r.scenarios {
         let mut note = esc(s.note.as_deref().unwrap_or(""));
-        for verdict in [
-            "aliased",
-            "refused",
-            "isolated",
-            "shared-store",
-            "not-tried",
-        ] {
-            let of: Vec<&str> = s
-                .id_classes
-                .iter()
-                .filter(|c| c.verdict == verdict)
-                .map(|c| c.class.as_str())
-                .collect();
-            if !of.is_empty() {
-                if !note.is_empty() {
-                    note.push_str("<br>");
-                }
-                let _ = write!(note, "id classes {verdict}: {}", esc(&of.join(", ")));
+        for (verdict, of) in s.classes_by_verdict() {
+            if !note.is_empty() {
+                note.push_str("<br>");
             }
+            let _ = write!(note, "id classes {verdict}: {}", esc(&of.join(", ")));
         }
         let _ = writeln!(
             o,

@@ -399,6 +399,49 @@ pub struct Summary {
     pub baselined: usize,
 }
 
+impl Summary {
+    /// Sets the finding counts, total and by severity, from `findings`.
+    pub fn count(&mut self, findings: &[Finding]) {
+        self.findings = findings.len();
+        (self.critical, self.high, self.medium, self.low) = (0, 0, 0, 0);
+        for f in findings {
+            match f.severity {
+                Severity::Critical => self.critical += 1,
+                Severity::High => self.high += 1,
+                Severity::Medium => self.medium += 1,
+                Severity::Low => self.low += 1,
+            }
+        }
+    }
+}
+
+impl ScenarioResult {
+    /// The id classes grouped by verdict, in the order reports print them
+    /// (`aliased`, `refused`, `isolated`, `shared-store`, `not-tried`);
+    /// verdicts no class had are left out.
+    pub fn classes_by_verdict(&self) -> Vec<(&'static str, Vec<&str>)> {
+        [
+            "aliased",
+            "refused",
+            "isolated",
+            "shared-store",
+            "not-tried",
+        ]
+        .into_iter()
+        .map(|verdict| {
+            let of = self
+                .id_classes
+                .iter()
+                .filter(|c| c.verdict == verdict)
+                .map(|c| c.class.as_str())
+                .collect::<Vec<_>>();
+            (verdict, of)
+        })
+        .filter(|(_, of)| !of.is_empty())
+        .collect()
+    }
+}
+
 fn is_zero(n: &usize) -> bool {
     *n == 0
 }

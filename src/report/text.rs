@@ -95,22 +95,8 @@ fn text(r: &Report, p: Paint) -> String {
             "  {:<22} {:<11} {:>6} cases{note}",
             s.name, s.status, s.cases
         );
-        for verdict in [
-            "aliased",
-            "refused",
-            "isolated",
-            "shared-store",
-            "not-tried",
-        ] {
-            let of: Vec<&str> = s
-                .id_classes
-                .iter()
-                .filter(|c| c.verdict == verdict)
-                .map(|c| c.class.as_str())
-                .collect();
-            if !of.is_empty() {
-                let _ = writeln!(o, "  {:<22} id classes {verdict}: {}", "", of.join(", "));
-            }
+        for (verdict, of) in s.classes_by_verdict() {
+            let _ = writeln!(o, "  {:<22} id classes {verdict}: {}", "", of.join(", "));
         }
     }
     if !r.not_judged.is_empty() {

@@ -235,8 +235,8 @@ fn leftovers(output: &str, sleep_pid: u32) -> Vec<String> {
         .collect()
 }
 
-/// The container's filesystem changes against its image (`docker diff`),
-/// as `KIND PATH`.
+/// The paths of the container's filesystem changes against its image
+/// (`docker diff`).
 async fn changes(docker: &Docker, id: &str) -> SubjectResult<BTreeSet<String>> {
     let list = docker
         .container_changes(id)
