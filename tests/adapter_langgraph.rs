@@ -193,10 +193,85 @@ fn agent_mode_reaches_the_direct_verdicts_on_store_namespaces() {
     }
 }
 
-/// Thread ids taken from the request: a normal run cannot see it (each
-/// user's client presents its own thread), the dedicated thread-replay
-/// check can, until isocheck's identifier replay lands: Bob presents
-/// Alice's thread id. An app that checks ownership passes.
+/// Thread ids taken from the request, through the adapter's declared
+/// `identifiers`: the identifier-replay family presents one user's thread
+/// id as another. The ready request-thread factory and the example app's
+/// `request_thread` resume it (thread_id bypassed: C2 and C3 fail); the
+/// app's `owned_thread` refuses it (enforced, pass); a thread derived from
+/// the user (`lg-user-thread-memory`) takes no identifier from the request,
+/// so there is no thread_id to present (its checkpoint ids are judged).
+#[test]
+fn identifier_replay_presents_other_users_thread_ids() {
+    let Some(py) = venv_python_named("deepagents") else {
+        return;
+    };
+    let args = [
+        "--scenarios",
+        "identifier-replay",
+        "--cases",
+        "32",
+        "--rounds",
+        "16",
+    ];
+    let kinds = |v: &serde_json::Value| -> Vec<(String, String)> {
+        scenario_in(v, "identifier-replay")["identifiers"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|k| {
+                (
+                    k["kind"].as_str().unwrap().into(),
+                    k["verdict"].as_str().unwrap().into(),
+                )
+            })
+            .collect()
+    };
+    let pair = |k: &str, v: &str| (k.to_string(), v.to_string());
+    for leaky in [
+        "lg-request-thread-memory",
+        "fixtures/apps/langgraph_threads.py:request_thread",
+    ] {
+        let (code, v, err) = adapter_run(&py, leaky, &args, &[]);
+        assert_eq!(code, 1, "{leaky}: {err}\n{v:#}");
+        assert!(
+            kinds(&v).contains(&pair("thread_id", "bypassed")),
+            "{leaky}: {v:#}"
+        );
+        for item in ["C2", "C3"] {
+            assert_eq!(item_status(&v, item), "fail", "{leaky} {item}: {v:#}");
+        }
+        assert!(
+            v["findings"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|f| f["cause"] == "id-replay/thread_id"),
+            "{leaky}: {v:#}"
+        );
+    }
+    let (code, v, err) = adapter_run(
+        &py,
+        "fixtures/apps/langgraph_threads.py:owned_thread",
+        &args,
+        &[],
+    );
+    assert_eq!(code, 0, "{err}\n{v:#}");
+    assert_eq!(
+        kinds(&v),
+        vec![
+            pair("checkpoint-id", "enforced"),
+            pair("thread_id", "enforced")
+        ],
+        "{v:#}"
+    );
+    let (code, v, err) = adapter_run(&py, "lg-user-thread-memory", &args, &[]);
+    assert_eq!(code, 0, "{err}\n{v:#}");
+    assert_eq!(kinds(&v), vec![pair("checkpoint-id", "enforced")], "{v:#}");
+}
+
+/// The stand-alone thread-replay check (`isocheck_adapter.langgraph.replay`)
+/// agrees: Bob presents Alice's thread id. An app that checks ownership
+/// passes.
 #[test]
 fn thread_ids_from_the_request_are_found_by_the_thread_replay_check() {
     let Some(py) = venv_python_named("deepagents") else {

@@ -123,9 +123,14 @@ fn docker_passes_every_family_and_leaves_nothing() {
         .unwrap_or_else(|e| panic!("not JSON ({e}): {}", stderr(&o)));
     assert_eq!(o.status.code(), Some(0), "{r:#}");
     let scenarios = r["scenarios"].as_array().unwrap();
-    assert_eq!(scenarios.len(), 11);
+    assert_eq!(scenarios.len(), 12);
     for s in scenarios {
         assert_eq!(s["status"], "pass", "{s}");
+        // identifier-replay: another user's checkpoint id and paths are
+        // refused or find nothing, each kind judged.
+        for k in s["identifiers"].as_array().into_iter().flatten() {
+            assert_eq!(k["verdict"], "enforced", "{k}");
+        }
         // hostile-user-ids adds a directed search per id class on top of
         // its 3 random cases; every class must then have a verdict.
         assert!(s["cases"].as_u64().unwrap() >= 3, "{s}");

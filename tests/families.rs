@@ -26,7 +26,7 @@ fn status<'a>(r: &'a Value, item: &str) -> &'a str {
 
 #[test]
 fn every_fixture_is_caught_by_its_family() {
-    assert_eq!(fixtures().len(), 13);
+    assert_eq!(fixtures().len(), 15);
     let docker = isocheck::backends::docker::engine_problem();
     for (subject, family, item) in fixtures() {
         if isocheck::fixtures::needs_docker(&subject) {
@@ -84,7 +84,7 @@ fn reference_subjects_are_silent_on_every_family() {
         let (code, r) = run_json(&["--subject", subject, "--cases", "256", "--seed", "5"]);
         assert_eq!(code, 0, "{subject}: {r:#}");
         let scenarios = r["scenarios"].as_array().unwrap();
-        assert_eq!(scenarios.len(), 11);
+        assert_eq!(scenarios.len(), 12);
         for s in scenarios {
             let name = s["name"].as_str().unwrap();
             if name == "execute-escape" {

@@ -13,10 +13,12 @@
 //!   minimal case has no hostile id at all);
 //! - `id-alias/<class>`: a hostile user id of that class (see
 //!   [`crate::gen::ID_CLASSES`]) reaches another user's storage;
-//! - `id-replay/checkpoint-id`: a checkpoint id the observer never saved
-//!   (another user's id, or `../alice/<id>`), presented to an operation
-//!   that takes one, reaches another user's checkpoints (the store trusts
-//!   the id it is handed);
+//! - `id-replay/<kind>`: an identifier the app handed to another user,
+//!   presented to an operation that takes one, reaches that user's state
+//!   (the store trusts the id it is handed): `checkpoint-id` (also a
+//!   hostile one walking out of the store: `../alice/<id>`), `plan-path`,
+//!   `evicted-path`, `memory-path`, or a kind the subject hands out at
+//!   open (`thread_id`, see [`super::identifier_replay`]);
 //! - `integrity`, `collision`, `accumulation`, `persistence`: a family's
 //!   own kind of problem, named after it;
 //! - `ambiguous`: a name seen that several other users wrote; it names no
@@ -81,7 +83,12 @@ impl RootCause {
             "collision" => format!("distinct names or ids share one location in {store}"),
             "accumulation" => format!("{store} accumulate beyond the limit"),
             "persistence" => "persistence does not match the chosen pattern".to_string(),
-            other => other.to_string(),
+            other => match other.strip_prefix("id-replay/") {
+                Some(kind) => format!(
+                    "a {kind} the app handed to another user, presented by a user who was never given it, reaches that user's {store}"
+                ),
+                None => other.to_string(),
+            },
         }
     }
 }
@@ -197,8 +204,11 @@ pub fn of(h: &History, v: &Violation) -> RootCause {
         Kind::ContentLeak | Kind::ExistenceLeak | Kind::Interference => {
             match carrier(h, v).and_then(|u| h.plan.id_classes[u]) {
                 Some(c) => format!("id-alias/{c}"),
-                None if replays_checkpoint_id(h, v) => "id-replay/checkpoint-id".to_string(),
-                None => "shared-store".to_string(),
+                None => match replay_kind(h, v) {
+                    Some(kind) => format!("id-replay/{kind}"),
+                    None if replays_checkpoint_id(h, v) => "id-replay/checkpoint-id".to_string(),
+                    None => "shared-store".to_string(),
+                },
             }
         }
     };
@@ -213,6 +223,21 @@ pub fn of(h: &History, v: &Violation) -> RootCause {
         class,
         surface,
     }
+}
+
+/// The kind of identifier handed to another user through which `v` was
+/// seen: presented by the observing operation, by the session it was made
+/// in (a reopen with another user's thread id), or by the operation that
+/// changed or removed the data.
+pub fn replay_kind(h: &History, v: &Violation) -> Option<String> {
+    use super::identifier_replay::{presented, presented_by_session};
+    presented_by_session(h, v.entry)
+        .or_else(|| presented(h, v.entry))
+        .or_else(|| {
+            let c = v.cause?;
+            presented_by_session(h, c).or_else(|| presented(h, c))
+        })
+        .map(|(kind, _)| kind)
 }
 
 /// Whether `v` was seen through a checkpoint id the observer never saved

@@ -15,6 +15,7 @@ mod eviction_accumulation;
 mod execute_escape;
 mod history;
 mod hostile_user_ids;
+pub mod identifier_replay;
 mod memory_collision;
 mod persistence;
 mod plan_uniqueness;
@@ -46,6 +47,12 @@ pub trait Family: Send + Sync {
     /// its id class is found: (id class, strategy). hostile-user-ids has
     /// one per class, so that every class is tried.
     fn directed(&self, _cfg: &GenConfig) -> Vec<(&'static str, BoxedStrategy<Scenario>)> {
+        Vec::new()
+    }
+    /// The identifier kinds it gives a verdict on (see
+    /// [`identifier_replay`]), given what the subject offers and the kinds
+    /// it declared it hands out at open. Empty for most families.
+    fn identifier_kinds(&self, _caps: &Capabilities, _declared: &[String]) -> Vec<String> {
         Vec::new()
     }
     /// Judges one history (the shared oracle unless a family adds checks).
@@ -96,6 +103,7 @@ pub fn families() -> Vec<&'static dyn Family> {
         &hostile_user_ids::HostileUserIds,
         &persistence::PersistenceFamily,
         &execute_escape::ExecuteEscape,
+        &identifier_replay::IdentifierReplay,
     ]
 }
 

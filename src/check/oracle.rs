@@ -344,25 +344,29 @@ fn check_missing(
     let e = &h.entries[idx];
     let (b, channel) = (e.user, e.op.channel());
     let me = &st.users[b];
-    let lost: Option<(String, usize)> = match (&e.op, obs) {
+    let lost: Option<(String, usize, Vec<String>)> = match (&e.op, obs) {
         (Op::Read { path } | Op::ReadBytes { path }, o) => {
             let p = normalize(path);
             me.files.get(&p).and_then(|(tok, w)| match o {
                 Some(Obs::Text(t)) if t.contains(tok.as_str()) => None,
-                _ => Some((format!("{p} no longer holds this user's last write"), *w)),
+                _ => Some((
+                    format!("{p} no longer holds this user's last write"),
+                    *w,
+                    Vec::new(),
+                )),
             })
         }
         (Op::Exists { path }, Some(Obs::Bool(false))) => {
             let p = normalize(path);
             me.files
                 .get(&p)
-                .map(|(_, w)| (format!("{p} no longer exists"), *w))
+                .map(|(_, w)| (format!("{p} no longer exists"), *w, Vec::new()))
         }
         (Op::CkGet { id }, Some(Obs::Checkpoint(None))) => me
             .checkpoints
             .iter()
             .find(|c| &c.0 == id)
-            .map(|c| (format!("checkpoint {id} is gone"), c.2)),
+            .map(|c| (format!("checkpoint {id} is gone"), c.2, vec![ck_key(id)])),
         (Op::CkGetByLabel { label }, Some(Obs::Checkpoint(None))) => {
             me.checkpoints.iter().find(|c| &c.1 == label).map(|c| {
                 (
@@ -371,6 +375,7 @@ fn check_missing(
                         c.0
                     ),
                     c.2,
+                    vec![ck_key(&c.0)],
                 )
             })
         }
@@ -378,26 +383,34 @@ fn check_missing(
             .checkpoints
             .iter()
             .find(|c| !cs.iter().any(|x| x.id == c.0))
-            .map(|c| (format!("list_all misses checkpoint {}", c.0), c.2)),
+            .map(|c| {
+                (
+                    format!("list_all misses checkpoint {}", c.0),
+                    c.2,
+                    vec![ck_key(&c.0)],
+                )
+            }),
         (Op::CkCount, Some(Obs::Count(c))) if *c < me.checkpoints.len() => Some((
             format!("count is {c}, but this user holds {}", me.checkpoints.len()),
             me.checkpoints[0].2,
+            me.checkpoints.iter().map(|c| ck_key(&c.0)).collect(),
         )),
         (Op::ReadMemory { agent }, o) => me.memory.get(agent).and_then(|(tok, w, _)| match o {
             Some(Obs::Text(t)) if t.contains(tok.as_str()) => None,
             _ => Some((
                 format!("the memory of agent {agent:?} no longer holds this user's last save"),
                 *w,
+                Vec::new(),
             )),
         }),
         (Op::HistGet, Some(Obs::Messages(ms))) => me
             .history
             .iter()
             .find(|(tok, _)| !ms.iter().any(|m| m.contains(tok.as_str())))
-            .map(|(tok, w)| (format!("history misses message {tok}"), *w)),
+            .map(|(tok, w)| (format!("history misses message {tok}"), *w, Vec::new())),
         _ => None,
     };
-    let Some((detail, written_at)) = lost else {
+    let Some((detail, written_at, lost_key)) = lost else {
         return;
     };
     // usize::MAX marks a seeded context file (written before step 0).
@@ -425,10 +438,20 @@ fn check_missing(
     // The first foreign destructive operation since the data was written;
     // failing that, the last one before it (which left this user's model
     // of the store wrong, so the loss is still not the subject's own doing).
+    // A foreign operation naming exactly what was lost (a checkpoint
+    // removed by its id) is the culprit before any other.
+    let exact = |(m, c, p): &&(Mark, Channel, Option<String>)| {
+        m.step >= since && hits(m, *c, p) && p.as_ref().is_some_and(|k| lost_key.contains(k))
+    };
     let culprit = st
         .destructive
         .iter()
-        .find(|(m, c, p)| m.step >= since && hits(m, *c, p))
+        .find(exact)
+        .or_else(|| {
+            st.destructive
+                .iter()
+                .find(|(m, c, p)| m.step >= since && hits(m, *c, p))
+        })
         .or_else(|| st.destructive.iter().rev().find(|(m, c, p)| hits(m, *c, p)));
     let (kind, owner, cause) = match culprit {
         Some((m, _, _)) => (Kind::Interference, Some(m.user), Some(m.entry)),
@@ -458,8 +481,15 @@ fn resource(op: &Op) -> Option<String> {
     match op {
         Op::SaveMemory { agent, .. } | Op::ReadMemory { agent } => Some(format!("memory:{agent}")),
         Op::Evict { call_id, .. } => Some(format!("evicted:{call_id}")),
+        Op::CkRemove { id } | Op::CkGet { id } => Some(ck_key(id)),
+        Op::CkSave { checkpoint } => Some(ck_key(&checkpoint.id)),
         _ => op.path(),
     }
+}
+
+/// The resource name of checkpoint `id`.
+fn ck_key(id: &str) -> String {
+    format!("checkpoint:{id}")
 }
 
 fn is_destructive(op: &Op) -> bool {
@@ -528,7 +558,7 @@ fn apply(st: &mut State, e: &Entry, idx: usize) {
         }
         // A new session: what it should still hold depends on the
         // persistence pattern, which the persistence family judges.
-        (Op::Reopen, _) => {
+        (Op::Reopen | Op::ReopenPresenting { .. }, _) => {
             let before = me.checkpoints_before + me.checkpoints.len();
             *me = UserModel {
                 checkpoints_before: before,

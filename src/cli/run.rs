@@ -194,6 +194,7 @@ pub(crate) fn prepare(args: &RunArgs) -> Result<Prepared, String> {
         users: args.users.map(|u| u as usize),
         max_ops: args.max_ops as usize,
         ids: IdMix::Mixed,
+        ..GenConfig::default()
     };
     cfg.drive.op_timeout = Duration::from_secs(args.op_timeout);
     cfg.scenarios = args.scenarios.clone();

@@ -11,7 +11,7 @@ use std::time::Duration;
 use serde::Serialize;
 use tokio::task::JoinSet;
 
-use crate::gen::{Op, Plan, ECHO_CALL_ID};
+use crate::gen::{Op, Plan, ECHO_CALL_ID, REPLAY_MARK};
 use crate::profile::Profile;
 use crate::subject::*;
 
@@ -65,6 +65,8 @@ pub struct DriveConfig {
     pub op_timeout: Duration,
     /// Where features live when the subject offers no feature operations.
     pub profile: Arc<Profile>,
+    /// The kinds of identifier the subject hands to users at open.
+    pub identifiers: Vec<String>,
 }
 
 impl Default for DriveConfig {
@@ -72,6 +74,7 @@ impl Default for DriveConfig {
         Self {
             op_timeout: Duration::from_secs(30),
             profile: Arc::new(Profile::default()),
+            identifiers: Vec::new(),
         }
     }
 }
@@ -158,7 +161,7 @@ pub async fn exec(session: &Session, op: &Op, profile: &Profile) -> SubjectResul
         Op::Execute { command } => {
             Obs::Exec(b.execute(command, Some(Duration::from_secs(10))).await?)
         }
-        Op::Reopen => {
+        Op::Reopen | Op::ReopenPresenting { .. } => {
             return Err(SubjectError::Failed(
                 "reopen is performed by the driver".into(),
             ))
@@ -182,10 +185,69 @@ fn joined<T>(r: Result<T, tokio::task::JoinError>) -> Result<T, Fatal> {
     })
 }
 
-/// `op` with an id crafted from what the subject answered before (see
-/// [`ECHO_CALL_ID`]); other operations as they are.
-fn crafted(op: &Op, user: usize, entries: &[Entry]) -> Op {
+/// The identifier of `kind` last handed to `owner` by an operation's
+/// answer: the path its plan, evicted result or memory was saved at.
+fn handed_path(kind: &str, owner: usize, entries: &[Entry]) -> Option<String> {
+    entries
+        .iter()
+        .rev()
+        .find_map(|e| match (&e.op, &e.outcome) {
+            (op, Ok(Obs::Path(p))) if e.user == owner && replay_kind_of(op) == Some(kind) => {
+                Some(p.clone())
+            }
+            _ => None,
+        })
+}
+
+/// The identifier kind a feature write hands to its user (its path).
+pub fn replay_kind_of(op: &Op) -> Option<&'static str> {
     match op {
+        Op::SavePlan { .. } => Some("plan-path"),
+        Op::Evict { .. } => Some("evicted-path"),
+        Op::SaveMemory { .. } => Some("memory-path"),
+        _ => None,
+    }
+}
+
+/// What the driver knows when it crafts an operation.
+struct Known<'a> {
+    entries: &'a [Entry],
+    /// Identifiers the app handed to each user at its last open.
+    handed: &'a [Identifiers],
+    /// The subject's identifier kinds.
+    kinds: &'a [String],
+}
+
+/// `op` with what the subject answered before filled in: an id crafted
+/// from a stored name (see [`ECHO_CALL_ID`]), an identifier handed to
+/// another user (see [`REPLAY_MARK`], [`Op::ReopenPresenting`]); other
+/// operations as they are. `None`: the identifier to present was never
+/// handed out, so the operation is not performed.
+fn crafted(op: &Op, user: usize, known: &Known) -> Option<Op> {
+    let entries = known.entries;
+    if let Some(mark) = op.path().and_then(|p| {
+        let p = p.trim_start_matches('/');
+        p.strip_prefix(REPLAY_MARK).map(str::to_string)
+    }) {
+        let (kind, owner) = mark.rsplit_once('@')?;
+        let path = handed_path(kind, owner.parse().ok()?, entries)?;
+        return Some(match op {
+            Op::Read { .. } => Op::Read { path },
+            Op::ReadBytes { .. } => Op::ReadBytes { path },
+            _ => Op::Exists { path },
+        });
+    }
+    Some(match op {
+        Op::ReopenPresenting { kind, owner, .. } => {
+            let k: usize = kind.strip_prefix('#').unwrap_or(kind).parse().unwrap_or(0);
+            let kind = known.kinds.get(k % known.kinds.len().max(1))?;
+            let value = known.handed.get(*owner)?.get(kind)?;
+            Op::ReopenPresenting {
+                kind: kind.clone(),
+                owner: *owner,
+                value: value.clone(),
+            }
+        }
         Op::Evict { call_id, content } if call_id == ECHO_CALL_ID => {
             let stored = entries
                 .iter()
@@ -203,7 +265,7 @@ fn crafted(op: &Op, user: usize, entries: &[Entry]) -> Op {
             }
         }
         _ => op.clone(),
-    }
+    })
 }
 
 /// Runs `plan` on `tenancy`. Fatal subject errors (crash, timeout, panic)
@@ -230,7 +292,7 @@ pub async fn drive(
     for (u, id) in plan.users.iter().enumerate() {
         let (t, id) = (tenancy.clone(), id.clone());
         opens.spawn(async move {
-            let r = match tokio::time::timeout(limit, t.open(&id)).await {
+            let r = match tokio::time::timeout(limit, t.open_presenting(&id, None)).await {
                 Ok(r) => r,
                 Err(_) => Err(SubjectError::Timeout(format!(
                     "open({id:?}) took longer than {limit:?}"
@@ -240,11 +302,15 @@ pub async fn drive(
         });
     }
     let mut sessions: Vec<Option<Session>> = vec![None; n];
+    let mut handed: Vec<Identifiers> = vec![Identifiers::new(); n];
     let mut refused: Vec<Option<SubjectError>> = vec![None; n];
     while let Some(r) = opens.join_next().await {
         let (u, r) = joined(r)?;
         match r {
-            Ok(s) => sessions[u] = Some(s),
+            Ok((s, ids)) => {
+                sessions[u] = Some(s);
+                handed[u] = ids;
+            }
             Err(e) if e.is_fatal() => return Err(Fatal(format!("opening a session failed: {e}"))),
             Err(e) => refused[u] = Some(e),
         }
@@ -257,13 +323,28 @@ pub async fn drive(
             let Some(session) = sessions[*u].clone() else {
                 continue;
             };
-            let (op, u, profile) = (crafted(op, *u, &entries), *u, cfg.profile.clone());
+            let known = Known {
+                entries: &entries,
+                handed: &handed,
+                kinds: &cfg.identifiers,
+            };
+            let Some(op) = crafted(op, *u, &known) else {
+                continue;
+            };
+            let (u, profile) = (*u, cfg.profile.clone());
             let (tenancy, id) = (tenancy.clone(), plan.users[u].clone());
             tasks.spawn(async move {
                 let work = async {
                     match &op {
                         // A new session for the same user: what a returning user gets.
-                        Op::Reopen => tenancy.open(&id).await.map(|s| (Obs::Unit, Some(s))),
+                        Op::Reopen => tenancy
+                            .open_presenting(&id, None)
+                            .await
+                            .map(|s| (Obs::Unit, Some(s))),
+                        Op::ReopenPresenting { kind, value, .. } => tenancy
+                            .open_presenting(&id, Some((kind, value)))
+                            .await
+                            .map(|s| (Obs::Unit, Some(s))),
                         _ => exec(&session, &op, &profile).await.map(|o| (o, None)),
                     }
                 };
@@ -298,8 +379,9 @@ pub async fn drive(
                     )));
                 }
             }
-            if let Some(session) = reopened {
+            if let Some((session, ids)) = reopened {
                 sessions[e.user] = Some(session);
+                handed[e.user] = ids;
             }
             done.push(e);
         }

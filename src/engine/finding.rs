@@ -169,6 +169,22 @@ fn story(h: &History, v: &Violation, rc: &RootCause) -> Vec<String> {
         )
     };
     let hostile = crate::check::cause::carrier(h, v);
+    // An identifier handed to one user and presented by another.
+    let replayed = |o: usize| {
+        let kind = rc.class.strip_prefix("id-replay/")?;
+        let by = crate::check::identifier_replay::presented_by_session(h, v.entry)
+            .or_else(|| crate::check::identifier_replay::presented(h, v.entry))
+            .map(|_| v.observer)
+            .or_else(|| cause_entry.map(|c| h.entries[c].user))
+            .unwrap_or(v.observer);
+        let owner = if by == o { v.observer } else { o };
+        Some(format!(
+            "{} presented the {kind} the app had handed to {}, and was served {}'s {store}: the app trusts the identifier without checking who presents it.",
+            name(by),
+            name(owner),
+            name(owner)
+        ))
+    };
     let mut lines = Vec::new();
     match (v.kind, v.owner, cause_entry) {
         (Kind::ContentLeak | Kind::ExistenceLeak, Some(o), Some(w)) => {
@@ -189,9 +205,10 @@ fn story(h: &History, v: &Violation, rc: &RootCause) -> Vec<String> {
                 at(v.entry),
                 v.detail
             ));
-            lines.push(match hostile {
-                Some(x) => why_alias(x, other_than(x, v.observer, o)),
-                None => format!(
+            lines.push(match (hostile, replayed(o)) {
+                (Some(x), _) => why_alias(x, other_than(x, v.observer, o)),
+                (None, Some(line)) => line,
+                (None, None) => format!(
                     "{} and {} are distinct users with plain ids: {} must never see {}'s {store}, so the store is shared.",
                     name(v.observer),
                     name(o),
@@ -208,9 +225,10 @@ fn story(h: &History, v: &Violation, rc: &RootCause) -> Vec<String> {
                 at(v.entry),
                 v.detail
             ));
-            lines.push(match hostile {
-                Some(x) => why_alias(x, other_than(x, v.observer, o)),
-                None => format!(
+            lines.push(match (hostile, replayed(o)) {
+                (Some(x), _) => why_alias(x, other_than(x, v.observer, o)),
+                (None, Some(line)) => line,
+                (None, None) => format!(
                     "only {}'s operation touched it: one user's operation reached another user's {store}, so the store is shared.",
                     name(o)
                 ),

@@ -15,7 +15,7 @@
 use super::checklist::checklist;
 use super::group;
 use crate::check::{self, Family};
-use crate::report::{ClassVerdict, Refusal, Report, ScenarioResult, Summary};
+use crate::report::{ClassVerdict, IdentifierVerdict, Refusal, Report, ScenarioResult, Summary};
 
 /// One report of `parts`, or why they are not the parts of one run.
 pub fn merge(mut parts: Vec<Report>) -> Result<Report, String> {
@@ -182,6 +182,28 @@ fn join_scenario(m: &mut ScenarioResult, s: &ScenarioResult) {
             Some(x) => join_class(x, c),
             None => m.id_classes.push(c.clone()),
         }
+    }
+    for c in &s.identifiers {
+        match m.identifiers.iter_mut().find(|x| x.kind == c.kind) {
+            Some(x) => join_identifier(x, c),
+            None => m.identifiers.push(c.clone()),
+        }
+    }
+}
+
+/// One identifier kind over parts: the counts add up, the strongest
+/// verdict wins (a bypass found in any part is a bypass).
+fn join_identifier(x: &mut IdentifierVerdict, c: &IdentifierVerdict) {
+    x.presented += c.presented;
+    x.judged += c.judged;
+    let rank = |v: &str| match v {
+        "bypassed" => 3,
+        "shared-store" => 2,
+        "enforced" => 1,
+        _ => 0,
+    };
+    if rank(&c.verdict) > rank(&x.verdict) {
+        x.verdict = c.verdict.clone();
     }
 }
 

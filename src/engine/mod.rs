@@ -139,6 +139,10 @@ struct Engine<'a> {
     families_left: usize,
     /// Why a search ended the run early (interrupt, timeout), if one did.
     over: Option<Cut>,
+    /// The generator's and the driver's configuration, with what the
+    /// subject declared once started (the identifier kinds it hands out).
+    gen: crate::gen::GenConfig,
+    drive: crate::drive::DriveConfig,
 }
 
 fn rng_for(seed: u64, family: &str, round: usize) -> TestRng {
@@ -160,7 +164,7 @@ impl Engine<'_> {
     ) -> Result<Eval, Fatal> {
         let plan = materialize(scn, minter, &self.cfg.drive.profile);
         let factory = self.factory.clone();
-        let drive_cfg = self.cfg.drive.clone();
+        let drive_cfg = self.drive.clone();
         let history = self.rt.block_on(async move {
             let tenancy: Arc<dyn crate::subject::Tenancy> = match factory.create().await {
                 Ok(t) => Arc::from(t),
@@ -181,6 +185,10 @@ impl Engine<'_> {
                 // expected answers of a working subject.
                 Err(SubjectError::NotFound(_)) => false,
                 Err(SubjectError::Failed(_)) => !matches!(e.op, crate::gen::Op::Edit { .. }),
+                // Refusing another user's identifier is the right answer.
+                Err(SubjectError::Refused(_)) => {
+                    !matches!(e.op, crate::gen::Op::ReopenPresenting { .. })
+                }
                 Err(_) => true,
                 Ok(_) => false,
             })
@@ -291,6 +299,7 @@ impl Engine<'_> {
             cases,
             note,
             id_classes: Vec::new(),
+            identifiers: Vec::new(),
         }
     }
 

@@ -44,6 +44,7 @@ impl Outcome {
                 cases: 0,
                 note: Some(why.into()),
                 id_classes: Vec::new(),
+                identifiers: Vec::new(),
             },
         );
     }
@@ -63,7 +64,17 @@ pub fn run(
     let started = rt.block_on(factory.start());
     let caps = factory.capabilities();
     let framework = factory.framework();
+    let identifiers = factory.identifiers();
     let mut eng = Engine {
+        gen: crate::gen::GenConfig {
+            identifiers: identifiers.clone(),
+            caps: Some(caps.clone()),
+            ..cfg.gen.clone()
+        },
+        drive: crate::drive::DriveConfig {
+            identifiers,
+            ..cfg.drive.clone()
+        },
         rt,
         factory,
         cfg,

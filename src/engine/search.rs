@@ -28,6 +28,8 @@ pub(super) struct Search {
     budget_ended: bool,
     /// id class -> (ids of that class tried, of them refused)
     classes: std::collections::BTreeMap<&'static str, (usize, usize)>,
+    /// identifier kind -> (presentations by another user, of them judged)
+    replays: std::collections::BTreeMap<String, (usize, usize)>,
 }
 
 impl Search {
@@ -42,7 +44,45 @@ impl Search {
             over: None,
             budget_ended: false,
             classes: Default::default(),
+            replays: Default::default(),
         }
+    }
+
+    fn tally_replays(&mut self, h: &History) {
+        for p in crate::check::identifier_replay::presentations(h) {
+            let t = self.replays.entry(p.kind).or_default();
+            t.0 += 1;
+            t.1 += usize::from(p.judged);
+        }
+    }
+
+    /// Per identifier kind the family gives a verdict on: bypassed (a
+    /// finding), shared-store (plain users share the store already),
+    /// enforced (presented and judged, no finding) or undetermined.
+    fn identifier_verdicts(&self, kinds: Vec<String>) -> Vec<IdentifierVerdict> {
+        let shared = self.known.keys().any(|k| k.class == "shared-store");
+        kinds
+            .into_iter()
+            .map(|kind| {
+                let (presented, judged) = self.replays.get(&kind).copied().unwrap_or_default();
+                let class = format!("id-replay/{kind}");
+                let verdict = if self.known.keys().any(|k| k.class == class) {
+                    "bypassed"
+                } else if shared {
+                    "shared-store"
+                } else if judged > 0 {
+                    "enforced"
+                } else {
+                    "undetermined"
+                };
+                IdentifierVerdict {
+                    kind,
+                    verdict: verdict.to_string(),
+                    presented,
+                    judged,
+                }
+            })
+            .collect()
     }
 
     fn tally_classes(&mut self, h: &History) {
@@ -165,6 +205,7 @@ impl Engine<'_> {
                 st.coverage.merge(&ev.coverage);
                 st.operations += ev.history.entries.len();
                 st.tally_classes(&ev.history);
+                st.tally_replays(&ev.history);
                 if ev.has_new(&st.known) {
                     let min = self
                         .shrink(fam, tree.current(), ev, &st.known, &mut st.minter)
@@ -195,20 +236,13 @@ impl Engine<'_> {
     /// `Err` is the fatal error that stopped them.
     fn searches(&mut self, fam: &dyn Family, st: &mut Search) -> Result<(), String> {
         let cases = self.cfg.cases;
-        let directed = fam.directed(&self.cfg.gen);
+        let directed = fam.directed(&self.gen);
         // With a budget: this family's share, half of it for the random
         // search when directed ones follow.
         let family_end = self.clock.family_end(self.families_left);
         let fraction = if directed.is_empty() { 1.0 } else { 0.5 };
         self.clock.search_until(part(family_end, 1, fraction));
-        let mut outcome = self.search(
-            fam,
-            &fam.strategy(&self.cfg.gen),
-            fam.name(),
-            cases,
-            st,
-            true,
-        );
+        let mut outcome = self.search(fam, &fam.strategy(&self.gen), fam.name(), cases, st, true);
         // Directed searches: every id class is tried, even after others
         // were found (one class found must not hide the next), each with
         // 1/32 of the budget, at least 4 cases (or the whole budget if
@@ -256,6 +290,8 @@ impl Engine<'_> {
         outcome: Result<(), String>,
     ) -> (Vec<Finding>, ScenarioResult, Coverage, Option<String>) {
         let classes = st.class_verdicts(fam);
+        let identifiers =
+            st.identifier_verdicts(fam.identifier_kinds(&self.caps, &self.gen.identifiers));
         let Search {
             known: _,
             findings,
@@ -285,6 +321,7 @@ impl Engine<'_> {
             };
             let mut r = eng.result(fam, status, cases, note);
             r.id_classes = classes.clone();
+            r.identifiers = identifiers.clone();
             r
         };
         if let Some(over) = over {

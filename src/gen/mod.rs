@@ -44,6 +44,12 @@ pub struct GenConfig {
     pub max_ops: usize,
     /// How user ids are drawn.
     pub ids: IdMix,
+    /// The kinds of identifier the subject hands to users at open
+    /// ([`crate::subject::SubjectFactory::identifiers`]), known once it started.
+    pub identifiers: Vec<String>,
+    /// What the subject offers, once started (`None`: assume everything),
+    /// so that a strategy draws only operations it can answer.
+    pub caps: Option<crate::subject::Capabilities>,
 }
 
 impl Default for GenConfig {
@@ -52,6 +58,8 @@ impl Default for GenConfig {
             users: None,
             max_ops: 8,
             ids: IdMix::Mixed,
+            identifiers: Vec::new(),
+            caps: None,
         }
     }
 }
@@ -142,6 +150,91 @@ pub fn lockstep_writes(cfg: &GenConfig) -> BoxedStrategy<Scenario> {
                 lockstep: true,
                 seeded: false,
             }
+        })
+        .boxed()
+}
+
+/// Identifier replay: every user (plain ids) first makes the same number
+/// of saves, each handing it an identifier ([`REPLAY_KINDS`]), then
+/// presents identifiers handed to others; run in lockstep, so that every
+/// save precedes every presentation. Where the subject hands out
+/// identifiers at open, a presentation may also be a reopen with another
+/// user's, followed by a look at the history and checkpoints it got.
+pub fn replay(cfg: &GenConfig) -> BoxedStrategy<Scenario> {
+    let (lo, hi) = user_range(cfg);
+    let (lo, hi) = (lo.max(2), hi.max(2));
+    let has = |f: fn(&crate::subject::Capabilities) -> bool| cfg.caps.as_ref().is_none_or(f);
+    let mut saves: Vec<BoxedStrategy<OpSpec>> = Vec::new();
+    if has(|c| c.files) {
+        // Not the empty id (its "path" is the directory every user's
+        // results share) nor the crafted one.
+        saves.push(
+            prop::sample::select(vec![0u8, 1, 2, 3, 5])
+                .prop_map(OpSpec::Evict)
+                .boxed(),
+        );
+        saves.push((0..3u8).prop_map(OpSpec::SaveMemory).boxed());
+    }
+    if has(|c| c.checkpoints) {
+        saves.push((0..4u8).prop_map(OpSpec::CkSave).boxed());
+    }
+    if has(|c| c.features.plans) {
+        saves.push(idx(TITLES.len()).prop_map(OpSpec::SavePlan).boxed());
+    }
+    if has(|c| c.history) || saves.is_empty() {
+        saves.push(Just(OpSpec::HistAppend).boxed());
+    }
+    let save = proptest::strategy::Union::new(saves);
+    let kinds = cfg.identifiers.len() as u8;
+    // Kinds handed out by an operation's answer: checkpoint ids need a
+    // checkpoint store, paths a backend.
+    let replay_kinds: Vec<u8> = (0..REPLAY_KINDS.len() as u8)
+        .filter(|k| match k {
+            0 => has(|c| c.checkpoints),
+            _ => has(|c| c.files),
+        })
+        .collect();
+    let replay = prop::sample::select(if replay_kinds.is_empty() {
+        vec![0]
+    } else {
+        replay_kinds
+    });
+    let present = if kinds == 0 {
+        (replay, any::<u8>(), any::<u8>())
+            .prop_map(|(k, d, via)| vec![OpSpec::Replay(k, d, via)])
+            .boxed()
+    } else {
+        prop_oneof![
+            3 => (replay, any::<u8>(), any::<u8>())
+                .prop_map(|(k, d, via)| vec![OpSpec::Replay(k, d, via)]),
+            2 => (0..kinds, any::<u8>()).prop_map(|(k, d)| vec![
+                OpSpec::PresentAtOpen(k, d),
+                OpSpec::HistGet,
+                OpSpec::CkList,
+            ]),
+        ]
+        .boxed()
+    };
+    let max = cfg.max_ops.max(2);
+    (1..=max / 2)
+        .prop_flat_map(move |saves| {
+            let user = (
+                proptest::collection::vec(save.clone(), saves),
+                proptest::collection::vec(present.clone(), 1..=(max / 2).max(1)),
+            )
+                .prop_map(|(mut ops, presents)| {
+                    ops.extend(presents.into_iter().flatten());
+                    UserPlan {
+                        id: UserIdSpec::Plain,
+                        ops,
+                    }
+                });
+            proptest::collection::vec(user, lo..=hi)
+        })
+        .prop_map(|users| Scenario {
+            users,
+            lockstep: true,
+            seeded: false,
         })
         .boxed()
 }

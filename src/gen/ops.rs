@@ -71,6 +71,17 @@ pub const PROBES: [&str; 6] = [
     "ps -eo args 2>/dev/null || ps",
 ];
 
+/// Identifiers every subject hands to a user as the answer of one of its
+/// operations, which the identifier-replay family presents as another
+/// user: the id of a saved checkpoint, and the path a plan, an evicted
+/// result or a memory was saved at. Kinds an app hands out at `open`
+/// (`thread_id`, ...) come from the subject ([`OpSpec::PresentAtOpen`]).
+pub const REPLAY_KINDS: [&str; 4] = ["checkpoint-id", "plan-path", "evicted-path", "memory-path"];
+
+/// How a path handed to another user is written in a plan until the
+/// driver resolves it: `REPLAY_MARK` + kind + `@` + owner index.
+pub const REPLAY_MARK: char = '\u{1}';
+
 /// How many private paths each user has.
 pub const OWN_PATHS: u8 = 4;
 
@@ -129,6 +140,14 @@ pub enum OpSpec {
     Probe(u8),
     /// write a canary into the shared temp dir through `execute`
     ExecWrite,
+    /// present the identifier of kind `REPLAY_KINDS[kind]` last handed to
+    /// another user (offset `d`) to an operation that takes one (`via`
+    /// picks it: checkpoint get/remove; read, read_bytes, exists)
+    Replay(u8, u8, u8),
+    /// reopen the session presenting the identifier of the subject's kind
+    /// `k` (see [`crate::subject::SubjectFactory::identifiers`]) that the
+    /// app handed to another user (offset `d`)
+    PresentAtOpen(u8, u8),
 }
 
 fn path_spec() -> impl Strategy<Value = PathSpec> {
@@ -147,7 +166,7 @@ fn ck_ref() -> impl Strategy<Value = CkRef> {
     ]
 }
 
-fn idx(n: usize) -> impl Strategy<Value = u8> {
+pub(crate) fn idx(n: usize) -> impl Strategy<Value = u8> {
     0..n as u8
 }
 

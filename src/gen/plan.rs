@@ -99,6 +99,14 @@ pub enum Op {
     },
     /// Close the user's session and open a new one.
     Reopen,
+    /// Close the user's session and open a new one presenting the
+    /// identifier of `kind` that the app handed to user `owner` (`value`,
+    /// filled in by the driver when it runs; `kind` is `#k` until then).
+    ReopenPresenting {
+        kind: String,
+        owner: usize,
+        value: String,
+    },
 }
 
 impl Op {
@@ -125,6 +133,7 @@ impl Op {
             SaveMemory { .. } | ReadMemory { .. } | SavePlan { .. } | Evict { .. } | Reopen => {
                 Channel::Files
             }
+            ReopenPresenting { .. } => Channel::History,
             Execute { .. } => Channel::Execute,
         }
     }
@@ -244,6 +253,9 @@ impl Op {
             Evict { call_id, .. } => format!("evict call_id={call_id:?}"),
             Execute { command } => format!("execute {command:?}"),
             Reopen => "reopen session".into(),
+            ReopenPresenting { kind, owner, value } => {
+                format!("reopen session presenting {kind} {value:?} (handed to user #{owner})")
+            }
         }
     }
 }
@@ -441,6 +453,27 @@ pub fn materialize(scn: &Scenario, minter: &mut Minter, profile: &Profile) -> Pl
                 OpSpec::ExecWrite => Op::Execute {
                     command: format!("echo {tok} > \"${{TMPDIR:-/tmp}}/{tok}\""),
                 },
+                OpSpec::Replay(0, d, via) => {
+                    let id = ck_id(u, CkRef::Foreign(d, via / 2), minter);
+                    match via % 2 {
+                        0 => Op::CkGet { id },
+                        _ => Op::CkRemove { id },
+                    }
+                }
+                OpSpec::Replay(kind, d, via) => {
+                    let kind = REPLAY_KINDS[kind as usize % REPLAY_KINDS.len()];
+                    let path = format!("{REPLAY_MARK}{kind}@{}", pick(n, u, d));
+                    match via % 3 {
+                        0 => Op::Read { path },
+                        1 => Op::ReadBytes { path },
+                        _ => Op::Exists { path },
+                    }
+                }
+                OpSpec::PresentAtOpen(k, d) => Op::ReopenPresenting {
+                    kind: format!("#{k}"),
+                    owner: pick(n, u, d),
+                    value: String::new(),
+                },
             };
             queues[u].push(op);
         }
@@ -519,7 +552,8 @@ pub fn schedule(queues: Vec<Vec<Op>>) -> Vec<Vec<(usize, Op)>> {
 
 /// Whether the order of `a` and `b` could matter were both users' state shared.
 pub fn conflicts(a: &Op, b: &Op) -> bool {
-    if matches!(a, Op::Reopen) || matches!(b, Op::Reopen) {
+    let reopen = |o: &Op| matches!(o, Op::Reopen | Op::ReopenPresenting { .. });
+    if reopen(a) || reopen(b) {
         return false;
     }
     // A command may read and write anything: it commutes only with reads.

@@ -320,11 +320,11 @@ fn scenarios(o: &mut String, r: &Report) {
     );
     for s in &r.scenarios {
         let mut note = esc(s.note.as_deref().unwrap_or(""));
-        for (verdict, of) in s.classes_by_verdict() {
+        for line in s.verdict_lines() {
             if !note.is_empty() {
                 note.push_str("<br>");
             }
-            let _ = write!(note, "id classes {verdict}: {}", esc(&of.join(", ")));
+            note.push_str(&esc(&line));
         }
         let _ = writeln!(
             o,

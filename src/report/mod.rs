@@ -340,6 +340,32 @@ pub struct ScenarioResult {
     /// For a family with hostile user ids: what each id class did.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub id_classes: Vec<ClassVerdict>,
+    /// For identifier-replay: what presenting each kind of identifier
+    /// handed to one user as another user did.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub identifiers: Vec<IdentifierVerdict>,
+}
+
+/// What presenting one kind of identifier, handed to one user, as another
+/// user did in a run.
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema, PartialEq, Eq)]
+#[schemars(deny_unknown_fields)]
+pub struct IdentifierVerdict {
+    /// `checkpoint-id`, `plan-path`, `evicted-path`, `memory-path`, or a
+    /// kind the subject hands out at open (`thread_id`, ...).
+    pub kind: String,
+    /// `bypassed` (a finding names it), `enforced` (presented, and every
+    /// answer refused it or showed only the presenter's own data),
+    /// `shared-store` (plain users already share the store, so no verdict
+    /// of its own) or `undetermined` (never presented after it was handed
+    /// out, or no answer could show a leak).
+    #[schemars(extend("enum" = ["bypassed", "enforced", "shared-store", "undetermined"]))]
+    pub verdict: String,
+    /// Times a user presented one handed to another user.
+    pub presented: usize,
+    /// Of them, those whose answer could show a leak (answered or refused;
+    /// a reopened session: looked at afterwards).
+    pub judged: usize,
 }
 
 /// What one class of hostile user ids did in a run.
@@ -416,6 +442,39 @@ impl Summary {
 }
 
 impl ScenarioResult {
+    /// The identifier kinds grouped by verdict, in the order reports print
+    /// them (`bypassed`, `shared-store`, `enforced`, `undetermined`).
+    pub fn identifiers_by_verdict(&self) -> Vec<(&'static str, Vec<&str>)> {
+        ["bypassed", "shared-store", "enforced", "undetermined"]
+            .into_iter()
+            .map(|verdict| {
+                let of = self
+                    .identifiers
+                    .iter()
+                    .filter(|c| c.verdict == verdict)
+                    .map(|c| c.kind.as_str())
+                    .collect::<Vec<_>>();
+                (verdict, of)
+            })
+            .filter(|(_, of)| !of.is_empty())
+            .collect()
+    }
+
+    /// One line per group of id classes and of identifier kinds with the
+    /// same verdict: `id classes aliased: dot, nesting`, `identifiers
+    /// enforced: checkpoint-id, plan-path`.
+    pub fn verdict_lines(&self) -> Vec<String> {
+        let classes = self
+            .classes_by_verdict()
+            .into_iter()
+            .map(|(v, of)| format!("id classes {v}: {}", of.join(", ")));
+        let kinds = self
+            .identifiers_by_verdict()
+            .into_iter()
+            .map(|(v, of)| format!("identifiers {v}: {}", of.join(", ")));
+        classes.chain(kinds).collect()
+    }
+
     /// The id classes grouped by verdict, in the order reports print them
     /// (`aliased`, `refused`, `isolated`, `shared-store`, `not-tried`);
     /// verdicts no class had are left out.

@@ -60,6 +60,18 @@ fn family_meta(name: &str) -> (&'static [&'static str], &'static str) {
             ],
             "9.1",
         ),
+        // Another user's identifier accepted: authorization bypass through
+        // a user-controlled key (IDOR).
+        "identifier-replay" => (
+            &[
+                "security",
+                "external/cwe/cwe-639",
+                "external/cwe/cwe-668",
+                "external/owasp-llm/LLM02:2025",
+                "external/owasp-agentic/ASI03",
+            ],
+            "9.1",
+        ),
         "persistence" => (&["reliability", "external/owasp-agentic/ASI06"], "5.0"),
         _ => (LEAK, "9.1"),
     }
@@ -71,6 +83,11 @@ fn finding_tags(f: &Finding) -> Vec<String> {
     if f.cause.starts_with("id-alias/") {
         vec![
             "external/cwe/cwe-22".into(),
+            "external/cwe/cwe-639".into(),
+            "external/owasp-agentic/ASI03".into(),
+        ]
+    } else if f.cause.starts_with("id-replay/") {
+        vec![
             "external/cwe/cwe-639".into(),
             "external/owasp-agentic/ASI03".into(),
         ]

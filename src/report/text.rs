@@ -95,8 +95,8 @@ fn text(r: &Report, p: Paint) -> String {
             "  {:<22} {:<11} {:>6} cases{note}",
             s.name, s.status, s.cases
         );
-        for (verdict, of) in s.classes_by_verdict() {
-            let _ = writeln!(o, "  {:<22} id classes {verdict}: {}", "", of.join(", "));
+        for line in s.verdict_lines() {
+            let _ = writeln!(o, "  {:<22} {line}", "");
         }
     }
     if !r.not_judged.is_empty() {

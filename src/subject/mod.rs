@@ -16,6 +16,9 @@ use async_trait::async_trait;
 
 pub use types::*;
 
+/// Identifiers an app handed to a user, by kind (`thread_id` -> value).
+pub type Identifiers = std::collections::BTreeMap<String, String>;
+
 /// Result of a subject operation.
 pub type SubjectResult<T> = Result<T, SubjectError>;
 
@@ -29,6 +32,25 @@ pub trait Tenancy: Send + Sync {
     /// Opens (or reopens) the session of `user`. Refusing a user id is
     /// allowed: return [`SubjectError::Refused`].
     async fn open(&self, user: &str) -> SubjectResult<Session>;
+
+    /// Opens the session of `user` the way the app's client does: with the
+    /// identifier it presents (`(kind, value)`, e.g. a thread id from the
+    /// request), or none. Returns the session and the identifiers the app
+    /// handed to the user for it (kinds declared by
+    /// [`SubjectFactory::identifiers`]). Subjects that hand out none keep
+    /// the default: [`Tenancy::open`], and presenting is unsupported.
+    async fn open_presenting(
+        &self,
+        user: &str,
+        presented: Option<(&str, &str)>,
+    ) -> SubjectResult<(Session, Identifiers)> {
+        match presented {
+            None => Ok((self.open(user).await?, Identifiers::new())),
+            Some((kind, _)) => Err(SubjectError::Unsupported(format!(
+                "presenting a {kind} at open"
+            ))),
+        }
+    }
 
     /// Seeds a context file shared by design (`/DEEP.md`, `/AGENTS.md`)
     /// before any session is opened. Declared by `FeatureCaps::context`.
@@ -59,6 +81,12 @@ pub trait SubjectFactory: Send + Sync {
         Ok(())
     }
     async fn create(&self) -> SubjectResult<Box<dyn Tenancy>>;
+    /// The kinds of identifier the app hands to its users at open and
+    /// accepts back from them (`thread_id`, `session_id`, ...), which the
+    /// identifier-replay family presents as another user. Empty by default.
+    fn identifiers(&self) -> Vec<String> {
+        Vec::new()
+    }
     /// Called once after the last case, whatever happened (stop processes,
     /// remove containers). Must be safe to call after a failed `start`.
     async fn stop(&self) -> SubjectResult<()> {

@@ -52,14 +52,15 @@ def _pick(obj: Any, *names: str) -> Any:
     return None
 
 
-def session_of(result: Any, tenancy: Any = None, user: str | None = None) -> Session:
+def session_of(result: Any, tenancy: Any = None, user: str | None = None, keep: bool = True,
+               hand_out: bool = False) -> Session:
     """What a factory returned, as a Session: a backend alone, an object
     with `.backend` (DeepAgentDeps, say), or a dict with `backend` (or
     `deps`) and optionally `checkpoint_store` and `history`. Deps the app
     built are kept as they are: the framework's code gets them, unchanged.
     LangGraph / deepagents objects go to the `langgraph` subpackage."""
     if _lg.claims(result):
-        return _lg.session_of(result, tenancy, user)
+        return _lg.session_of(result, tenancy, user, keep=keep, hand_out=hand_out)
     if hasattr(result, "read") and hasattr(result, "write") and not hasattr(result, "backend"):
         return Session(result)
     deps = result.get("deps") if isinstance(result, dict) else (result if hasattr(result, "backend") else None)
@@ -143,7 +144,11 @@ class FactorySubject(Subject):
             raise AdapterError("config", "the factory raised for every probe user id ("
                                + "; ".join(errors) + "); give the capabilities with --caps")
         if hasattr(s, "capabilities"):  # a LangGraph / deepagents session
-            return s.capabilities()
+            caps = dict(s.capabilities())
+            if _lg.takes_thread_id(self.fn) and getattr(s, "config", None) is not None:
+                # The app hands the thread id to its client and takes it back.
+                caps["identifiers"] = ["thread_id"]
+            return caps
         deep = _has_deep()
         return {
             "files": True,
@@ -153,21 +158,23 @@ class FactorySubject(Subject):
             "features": {"memory": deep, "plans": deep, "eviction": deep},
         }
 
-    def open(self, tenancy: Any, user: str) -> Any:
+    def open(self, tenancy: Any, user: str, present: dict | None = None) -> Any:
         try:
-            r = _lg.call_factory(tenancy.fn, user, tenancy)
+            r = _lg.call_factory(tenancy.fn, user, tenancy, present)
         except Exception as e:  # noqa: BLE001
             raise AdapterError("refused", f"the factory raised for this user id: {_short(e)}")
+        how = {"keep": not present, "hand_out": _lg.takes_thread_id(tenancy.fn)}
         if inspect.isawaitable(r):
-            return self._open_async(r, tenancy, user)
-        return session_of(r, tenancy, user)
+            return self._open_async(r, tenancy, user, how)
+        return session_of(r, tenancy, user, **how)
 
-    async def _open_async(self, r: Any, tenancy: Any = None, user: str | None = None) -> Session:
+    async def _open_async(self, r: Any, tenancy: Any = None, user: str | None = None,
+                          how: dict | None = None) -> Session:
         try:
             v = await r
         except Exception as e:  # noqa: BLE001
             raise AdapterError("refused", f"the factory raised for this user id: {_short(e)}")
-        return session_of(v, tenancy, user)
+        return session_of(v, tenancy, user, **(how or {}))
 
 
 async def _await(a: Any) -> Any:

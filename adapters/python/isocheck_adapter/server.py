@@ -89,8 +89,11 @@ def _classify(e: BaseException) -> tuple[str, str]:
 
 
 class Server:
-    def __init__(self, subject: Subject) -> None:
+    def __init__(self, subject: Subject, identifiers: list[str] | None = None) -> None:
         self.subject = subject
+        # Identifier kinds the handshake declared: `open` answers them and
+        # takes one in `present` (the subject's `open(t, user, present=...)`).
+        self.identifiers = set(identifiers or [])
         self.tenancies: dict[str, Any] = {}
         self.sessions: dict[str, Session] = {}
         self.next_tenancy = 0
@@ -141,14 +144,24 @@ class Server:
             if t is None:
                 raise AdapterError("failed", f"unknown tenancy {tid!r}")
             user = req["user"]
+            present = req.get("present")
 
             def opened(session: Session) -> dict:
                 self.next_session += 1
                 sid = f"s{self.next_session}"
                 session.tenancy_id = tid
                 self.sessions[sid] = session
-                return {"session": sid}
+                out: dict = {"session": sid}
+                ids = getattr(session, "identifiers", None)
+                if self.identifiers and ids:
+                    out["identifiers"] = {k: str(v) for k, v in ids.items() if k in self.identifiers}
+                return out
 
+            if present:
+                unknown = sorted(set(present) - self.identifiers)
+                if unknown:
+                    raise AdapterError("unsupported", f"the app hands out no identifier of kind {unknown[0]!r}")
+                return self.subject.open(t, user, present=dict(present)), opened
             return self.subject.open(t, user), opened
         raise AdapterError("failed", f"unknown session {sid!r} for op {op!r}")
 
@@ -348,6 +361,6 @@ def _run(name: str, make: Callable[[], Subject], persistence: str | None) -> int
         _write(_line(hello(name, error=("config", f"{type(e).__name__}: {e}"))))
         return 2
     _write(_line(hello(name, caps)))
-    server = Server(subject)
+    server = Server(subject, caps.get("identifiers"))
     asyncio.run(server.serve())
     return 0

@@ -123,14 +123,7 @@ impl Drop for PendingGuard<'_> {
 impl Conn {
     /// Starts `argv`, reads the handshake and returns the connection and the
     /// announced capabilities.
-    pub async fn start(
-        argv: &[String],
-    ) -> SubjectResult<(
-        Arc<Conn>,
-        Capabilities,
-        String,
-        Option<crate::subject::Framework>,
-    )> {
+    pub async fn start(argv: &[String]) -> SubjectResult<(Arc<Conn>, Handshake)> {
         let what = argv.join(" ");
         let tmpdir = tempfile::Builder::new()
             .prefix("isocheck-adapter-")
@@ -211,18 +204,16 @@ impl Conn {
                 }
             },
         };
-        let Handshake {
-            caps,
-            subject,
-            framework,
-        } = hello;
-        let subject = subject.unwrap_or_else(|| what.clone());
+        let hello = Handshake {
+            subject: Some(hello.subject.unwrap_or_else(|| what.clone())),
+            ..hello
+        };
 
         let (tx, rx) = mpsc::unbounded_channel::<String>();
         *conn.tx.lock().unwrap_or_else(|p| p.into_inner()) = Some(tx);
         tokio::spawn(writer(stdin, rx, conn.shared.clone()));
         tokio::spawn(reader(lines, conn.shared.clone()));
-        Ok((conn, caps, subject, framework))
+        Ok((conn, hello))
     }
 
     /// Sends `call` and waits for its reply, decoded as `T`.
@@ -458,6 +449,8 @@ pub fn decode_hello(line: &str) -> SubjectResult<(Capabilities, Option<String>)>
 /// What a valid handshake announces.
 pub struct Handshake {
     pub caps: Capabilities,
+    /// Identifier kinds the app hands to users (see `WireCapabilities`).
+    pub identifiers: Vec<String>,
     pub subject: Option<String>,
     pub framework: Option<crate::subject::Framework>,
 }
@@ -505,7 +498,9 @@ pub fn decode_handshake(line: &str) -> SubjectResult<Handshake> {
             "the adapter's handshake has neither capabilities nor error".into(),
         ));
     };
+    let identifiers = caps.identifiers.clone();
     Ok(Handshake {
+        identifiers,
         caps: caps.into(),
         subject: hello.subject,
         framework: hello.framework.map(|f| crate::subject::Framework {

@@ -31,6 +31,7 @@ pub struct AdapterFactory {
     conn: OnceLock<Arc<Conn>>,
     caps: OnceLock<Capabilities>,
     framework: OnceLock<Option<Framework>>,
+    identifiers: OnceLock<Vec<String>>,
 }
 
 impl AdapterFactory {
@@ -39,6 +40,7 @@ impl AdapterFactory {
             argv,
             conn: OnceLock::new(),
             caps: OnceLock::new(),
+            identifiers: OnceLock::new(),
             framework: OnceLock::new(),
         }
     }
@@ -64,6 +66,8 @@ struct TenancyId {
 #[derive(Deserialize)]
 struct SessionId {
     session: String,
+    #[serde(default)]
+    identifiers: Identifiers,
 }
 
 #[async_trait]
@@ -77,11 +81,22 @@ impl SubjectFactory for AdapterFactory {
         self.framework.get().cloned().flatten()
     }
 
+    fn identifiers(&self) -> Vec<String> {
+        self.identifiers.get().cloned().unwrap_or_default()
+    }
+
     async fn start(&self) -> SubjectResult<()> {
         if self.conn.get().is_some() {
             return Ok(());
         }
-        let (conn, caps, subject, framework) = Conn::start(&self.argv).await?;
+        let (conn, hello) = Conn::start(&self.argv).await?;
+        let conn::Handshake {
+            caps,
+            identifiers,
+            subject,
+            framework,
+        } = hello;
+        let subject = subject.unwrap_or_default();
         eprintln!(
             "isocheck: adapter '{}' (pid {}) serves {subject}",
             conn.command(),
@@ -93,6 +108,7 @@ impl SubjectFactory for AdapterFactory {
             eprintln!("isocheck: the subject runs on {}", f.describe());
         }
         let _ = self.caps.set(caps);
+        let _ = self.identifiers.set(identifiers);
         let _ = self.framework.set(framework);
         if self.conn.set(conn.clone()).is_err() {
             conn.stop().await;
@@ -128,11 +144,21 @@ pub struct AdapterTenancy {
 #[async_trait]
 impl Tenancy for AdapterTenancy {
     async fn open(&self, user: &str) -> SubjectResult<Session> {
+        self.open_presenting(user, None).await.map(|(s, _)| s)
+    }
+
+    async fn open_presenting(
+        &self,
+        user: &str,
+        presented: Option<(&str, &str)>,
+    ) -> SubjectResult<(Session, Identifiers)> {
         let s: SessionId = self
             .conn
             .call(Call::Open {
                 tenancy: self.id.clone(),
                 user: user.to_string(),
+                present: presented
+                    .map(|(k, v)| Identifiers::from([(k.to_string(), v.to_string())])),
             })
             .await?;
         let session = Arc::new(AdapterSession {
@@ -140,7 +166,7 @@ impl Tenancy for AdapterTenancy {
             id: s.session,
         });
         let f = &self.caps.features;
-        Ok(Session {
+        let session = Session {
             backend: session.clone(),
             checkpoints: self
                 .caps
@@ -152,7 +178,8 @@ impl Tenancy for AdapterTenancy {
                 .then(|| session.clone() as Arc<dyn HistoryStore>),
             features: (f.memory || f.plans || f.eviction)
                 .then(|| session.clone() as Arc<dyn Features>),
-        })
+        };
+        Ok((session, s.identifiers))
     }
 
     async fn seed_context(&self, path: &str, content: &str) -> SubjectResult<()> {

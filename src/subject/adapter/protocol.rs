@@ -89,6 +89,13 @@ pub struct WireCapabilities {
     /// isocheck needs `--expect-persistence` for that family.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub persistence: Option<WirePersistence>,
+    /// The kinds of identifier the app hands to a user when its session
+    /// opens and accepts back from the user (`thread_id`, `session_id`):
+    /// `open` then answers them in `identifiers`, and takes one in
+    /// `present`. The identifier-replay family presents one user's to
+    /// another. Optional: absent, no such identifier is tested.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub identifiers: Vec<String>,
 }
 
 /// The persistence pattern a subject declares.
@@ -144,9 +151,19 @@ pub enum Call {
         path: String,
         content: String,
     },
-    /// Open (or reopen) the session of `user`. ok: `{"session": ID}`;
-    /// error kind `refused` when the app rejects the user id.
-    Open { tenancy: String, user: String },
+    /// Open (or reopen) the session of `user`. ok: `{"session": ID}`, plus
+    /// `"identifiers": {kind: value}` when the handshake declares kinds;
+    /// error kind `refused` when the app rejects the user id (or the
+    /// identifier presented).
+    Open {
+        tenancy: String,
+        user: String,
+        /// The identifier the user presents, `{kind: value}` (only kinds the
+        /// handshake declared); absent: the user's own client, presenting
+        /// what the app gave it before, or nothing on a first visit.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        present: Option<std::collections::BTreeMap<String, String>>,
+    },
     /// ok: array of FileInfo.
     LsInfo { session: String, path: String },
     /// ok: string (the backend's presentation, e.g. numbered lines).

@@ -41,15 +41,22 @@ def claims(result: Any) -> bool:
     return ours(result)
 
 
-def call_factory(fn: Callable, user: str, tenancy: Any) -> Any:
-    """`fn(user)`, or `fn(user, thread_id=<what the user presents>)` when the
-    app takes the thread id from the request."""
+def takes_thread_id(fn: Callable) -> bool:
+    """Whether the app's factory takes the thread id from the request."""
     try:
-        takes = "thread_id" in inspect.signature(fn).parameters
+        return "thread_id" in inspect.signature(fn).parameters
     except (TypeError, ValueError):
-        takes = False
-    if not takes:
+        return False
+
+
+def call_factory(fn: Callable, user: str, tenancy: Any, present: dict | None = None) -> Any:
+    """`fn(user)`, or `fn(user, thread_id=<what the user presents>)` when the
+    app takes the thread id from the request: the one its own client kept,
+    or the one `present` carries (identifier replay)."""
+    if not takes_thread_id(fn):
         return fn(user)
+    if present:
+        return fn(user, thread_id=present.get("thread_id"))
     threads = _state(tenancy).setdefault("threads", {})
     return fn(user, thread_id=threads.get(user))
 
@@ -65,7 +72,8 @@ def _state(tenancy: Any) -> dict:
     return st
 
 
-def session_of(result: Any, tenancy: Any, user: str | None = None) -> Any:
+def session_of(result: Any, tenancy: Any, user: str | None = None, keep: bool = True,
+               hand_out: bool = False) -> Any:
     """The session of a factory's LangGraph/deepagents result, with the
     tenancy's (the app's) checkpoint id map and compiled graphs; the client
     keeps the thread id the app gave the user."""
@@ -76,9 +84,14 @@ def session_of(result: Any, tenancy: Any, user: str | None = None) -> Any:
     s = make(result, st.setdefault("ids", IdMap()), st.setdefault("graphs", {}))
     if user is not None and s.config is not None:
         try:
-            st.setdefault("threads", {})[user] = str(s.config["configurable"]["thread_id"])
+            tid = str(s.config["configurable"]["thread_id"])
         except (KeyError, TypeError):
-            pass
+            tid = None
+        if tid is not None and keep:
+            # The user's own client keeps it (a presented one is not kept).
+            st.setdefault("threads", {})[user] = tid
+        if tid is not None and hand_out:
+            s.identifiers = {"thread_id": tid}
     return s
 
 

@@ -224,6 +224,8 @@ class AgentSubject(Subject):
         caps["execute"] = False
         caps["checkpoints"] = False
         caps["history"] = False
+        # The agent is driven without a request: no identifier is presented.
+        caps.pop("identifiers", None)
         return caps
 
     def new_tenancy(self, tid: str) -> Any:

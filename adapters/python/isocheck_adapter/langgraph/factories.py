@@ -160,15 +160,22 @@ class ThreadSubject(Subject):
     """One checkpointer for the app; each user's thread id chosen by
     `thread(user, presented)`."""
 
-    def __init__(self, kind: str, thread: Callable[[str, str | None], str], persistence: str = "persistent") -> None:
+    def __init__(self, kind: str, thread: Callable[[str, str | None], str], persistence: str = "persistent",
+                 from_request: bool = False) -> None:
         self.saver = Saver(kind)
         self.thread = thread
         self.persistence = persistence
+        # Whether the app takes the thread id from the request (and so hands
+        # it to the client, which presents it back).
+        self.from_request = from_request
 
     def capabilities(self) -> dict:
-        return {"files": False, "execute": False, "checkpoints": True, "history": True,
+        caps = {"files": False, "execute": False, "checkpoints": True, "history": True,
                 "features": {"memory": False, "plans": False, "eviction": False},
                 "persistence": self.persistence}
+        if self.from_request:
+            caps["identifiers"] = ["thread_id"]
+        return caps
 
     def new_tenancy(self, tid: str) -> Any:
         t = SimpleNamespace(id=tid, ids=IdMap(), client=Client(), graphs={})
@@ -178,10 +185,16 @@ class ThreadSubject(Subject):
     def close_tenancy(self, t: Any) -> None:
         self.saver.close(t)
 
-    def open(self, t: Any, user: str) -> LgSession:
-        tid = self.thread(user, t.client.present(user))
+    def open(self, t: Any, user: str, present: dict | None = None) -> LgSession:
+        # The honest client presents the thread id the app gave it; a
+        # presented one (identifier replay) is what a request carries.
+        presented = present.get("thread_id") if present else t.client.present(user)
+        tid = self.thread(user, presented)
         s = session_of({"checkpointer": t.saver, "config": {"configurable": {"thread_id": tid}}}, t.ids, t.graphs)
-        t.client.keep(user, s)
+        if not present:
+            t.client.keep(user, s)
+        if self.from_request:
+            s.identifiers = {"thread_id": tid}
         return s
 
 
@@ -197,7 +210,7 @@ def user_thread(kind: str) -> Callable[[], Subject]:
 
 def request_thread(kind: str) -> Callable[[], Subject]:
     # Taken from the request, no ownership check; a new uuid when none.
-    return lambda: ThreadSubject(kind, lambda user, presented: presented or str(uuid.uuid4()))
+    return lambda: ThreadSubject(kind, lambda user, presented: presented or str(uuid.uuid4()), from_request=True)
 
 
 # -- deepagents backends ----------------------------------------------------
