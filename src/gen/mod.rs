@@ -24,6 +24,11 @@ pub struct Scenario {
     /// Run operation `i` of every user in step `i`, conflicts or not
     /// (concurrent-writes); otherwise steps are packed conflict-free.
     pub lockstep: bool,
+    /// Two phases, each packed conflict-free: every user's operations up
+    /// to its first presentation of another user's identifier
+    /// ([`OpSpec::Replay`], [`OpSpec::PresentAtOpen`]), then the rest; so
+    /// that identifiers are handed out before any is presented.
+    pub phased: bool,
     /// Seed the profile's context files before sessions open.
     pub seeded: bool,
 }
@@ -79,6 +84,7 @@ pub fn scenario(cfg: &GenConfig, op: BoxedStrategy<OpSpec>) -> BoxedStrategy<Sce
         .prop_map(|users| Scenario {
             users,
             lockstep: false,
+            phased: false,
             seeded: false,
         })
         .boxed()
@@ -106,6 +112,7 @@ fn directed(cfg: &GenConfig, op: BoxedStrategy<OpSpec>, class: u8) -> BoxedStrat
             Scenario {
                 users,
                 lockstep: false,
+                phased: false,
                 seeded: false,
             }
         })
@@ -148,6 +155,7 @@ pub fn lockstep_writes(cfg: &GenConfig) -> BoxedStrategy<Scenario> {
             Scenario {
                 users,
                 lockstep: true,
+                phased: false,
                 seeded: false,
             }
         })
@@ -156,8 +164,8 @@ pub fn lockstep_writes(cfg: &GenConfig) -> BoxedStrategy<Scenario> {
 
 /// Identifier replay: every user (plain ids) first makes the same number
 /// of saves, each handing it an identifier ([`REPLAY_KINDS`]), then
-/// presents identifiers handed to others; run in lockstep, so that every
-/// save precedes every presentation. Where the subject hands out
+/// presents identifiers handed to others; run in two phases (see
+/// [`Scenario::phased`]), so that every save precedes every presentation. Where the subject hands out
 /// identifiers at open, a presentation may also be a reopen with another
 /// user's, followed by a look at the history and checkpoints it got.
 pub fn replay(cfg: &GenConfig) -> BoxedStrategy<Scenario> {
@@ -233,7 +241,8 @@ pub fn replay(cfg: &GenConfig) -> BoxedStrategy<Scenario> {
         })
         .prop_map(|users| Scenario {
             users,
-            lockstep: true,
+            lockstep: false,
+            phased: true,
             seeded: false,
         })
         .boxed()

@@ -490,6 +490,22 @@ pub fn materialize(scn: &Scenario, minter: &mut Minter, profile: &Profile) -> Pl
                     .collect()
             })
             .collect()
+    } else if scn.phased {
+        // Each user's queue up to its first presentation, then the rest.
+        let (mut first, mut then) = (Vec::new(), Vec::new());
+        for (u, mut q) in queues.into_iter().enumerate() {
+            let at = scn.users[u]
+                .ops
+                .iter()
+                .position(|o| matches!(o, OpSpec::Replay(..) | OpSpec::PresentAtOpen(..)))
+                .unwrap_or(q.len())
+                .min(q.len());
+            then.push(q.split_off(at));
+            first.push(q);
+        }
+        let mut steps = schedule(first);
+        steps.extend(schedule(then));
+        steps
     } else {
         schedule(queues)
     };
