@@ -341,6 +341,42 @@ mod wire {
     }
 
     #[test]
+    fn identifiers_are_optional_in_the_handshake_the_open_request_and_its_reply() {
+        use isocheck::subject::adapter::conn::decode_handshake;
+        let h = decode_handshake(
+            r#"{"protocol":"isocheck.adapter/v1","capabilities":{"files":true,"identifiers":["thread_id"]}}"#,
+        )
+        .unwrap();
+        assert_eq!(h.identifiers, ["thread_id"]);
+        let h =
+            decode_handshake(r#"{"protocol":"isocheck.adapter/v1","capabilities":{"files":true}}"#)
+                .unwrap();
+        assert!(h.identifiers.is_empty());
+        // Not declared, not written; an open without `present` is the
+        // request older adapters know.
+        let w = serde_json::to_string(&WireCapabilities::default()).unwrap();
+        assert!(!w.contains("identifiers"), "{w}");
+        let open = |present| Request {
+            id: 1,
+            call: Call::Open {
+                tenancy: "t1".into(),
+                user: "bob".into(),
+                present,
+            },
+        };
+        let plain = serde_json::to_string(&open(None)).unwrap();
+        assert_eq!(plain, r#"{"id":1,"op":"open","tenancy":"t1","user":"bob"}"#);
+        let replayed = serde_json::to_string(&open(Some(
+            [("thread_id".to_string(), "7f3c".to_string())].into(),
+        )))
+        .unwrap();
+        assert_eq!(
+            replayed,
+            r#"{"id":1,"op":"open","tenancy":"t1","user":"bob","present":{"thread_id":"7f3c"}}"#
+        );
+    }
+
+    #[test]
     fn declared_persistence_and_context_map_through() {
         for (word, want) in [
             ("ephemeral", Persistence::Ephemeral),

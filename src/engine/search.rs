@@ -205,7 +205,12 @@ impl Engine<'_> {
                 st.coverage.merge(&ev.coverage);
                 st.operations += ev.history.entries.len();
                 st.tally_classes(&ev.history);
-                st.tally_replays(&ev.history);
+                if !fam
+                    .identifier_kinds(&self.caps, &self.gen.identifiers)
+                    .is_empty()
+                {
+                    st.tally_replays(&ev.history);
+                }
                 if ev.has_new(&st.known) {
                     let min = self
                         .shrink(fam, tree.current(), ev, &st.known, &mut st.minter)
