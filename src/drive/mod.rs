@@ -11,6 +11,8 @@ use std::time::Duration;
 use serde::Serialize;
 use tokio::task::JoinSet;
 
+pub mod listener;
+
 use crate::gen::{Op, Plan, ECHO_CALL_ID};
 use crate::profile::Profile;
 use crate::subject::*;
@@ -51,6 +53,8 @@ pub struct History {
     pub refused: Vec<Option<SubjectError>>,
     /// In (step, user) order.
     pub entries: Vec<Entry>,
+    /// What the harness's listener received (sandbox-hardening's network probe).
+    pub listener: listener::Listened,
 }
 
 /// A failure that stops the run: the subject can no longer be judged.
@@ -250,6 +254,19 @@ pub async fn drive(
         }
     }
 
+    let (port, mut listened) = match listener::wanted(&plan) {
+        true => match listener::Listener::open().await {
+            Ok(l) => (Some(l), listener::Listened::default()),
+            Err(error) => (
+                None,
+                listener::Listened {
+                    error: Some(error),
+                    receipts: Vec::new(),
+                },
+            ),
+        },
+        false => (None, listener::Listened::default()),
+    };
     let mut entries = Vec::new();
     for (s, step) in plan.steps.iter().enumerate() {
         let mut tasks = JoinSet::new();
@@ -259,12 +276,14 @@ pub async fn drive(
             };
             let (op, u, profile) = (crafted(op, *u, &entries), *u, cfg.profile.clone());
             let (tenancy, id) = (tenancy.clone(), plan.users[u].clone());
+            // Run with the listener's port; recorded as planned.
+            let run = port.as_ref().map_or_else(|| op.clone(), |l| l.craft(&op));
             tasks.spawn(async move {
                 let work = async {
                     match &op {
                         // A new session for the same user: what a returning user gets.
                         Op::Reopen => tenancy.open(&id).await.map(|s| (Obs::Unit, Some(s))),
-                        _ => exec(&session, &op, &profile).await.map(|o| (o, None)),
+                        _ => exec(&session, &run, &profile).await.map(|o| (o, None)),
                     }
                 };
                 let (outcome, reopened) = match tokio::time::timeout(limit, work).await {
@@ -306,9 +325,13 @@ pub async fn drive(
         done.sort_by_key(|e| e.user);
         entries.extend(done);
     }
+    if let Some(l) = port {
+        listened.receipts = l.finish();
+    }
     Ok(History {
         plan,
         refused,
         entries,
+        listener: listened,
     })
 }

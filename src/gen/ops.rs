@@ -129,6 +129,8 @@ pub enum OpSpec {
     Probe(u8),
     /// write a canary into the shared temp dir through `execute`
     ExecWrite,
+    /// run step `i` of the sandbox-hardening probes ([`super::hardening::STEPS`])
+    Harden(u8),
 }
 
 fn path_spec() -> impl Strategy<Value = PathSpec> {

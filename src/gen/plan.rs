@@ -441,6 +441,9 @@ pub fn materialize(scn: &Scenario, minter: &mut Minter, profile: &Profile) -> Pl
                 OpSpec::ExecWrite => Op::Execute {
                     command: format!("echo {tok} > \"${{TMPDIR:-/tmp}}/{tok}\""),
                 },
+                OpSpec::Harden(i) => Op::Execute {
+                    command: super::hardening::command(i as usize, tok),
+                },
             };
             queues[u].push(op);
         }
