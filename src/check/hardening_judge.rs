@@ -382,7 +382,11 @@ fn host_mount(output: &str) -> Verdict {
             }
             continue;
         }
-        found.push(format!("{root} of {source} ({fstype}) at {point} ({rw})"));
+        // Not the host path itself: it is often a temp directory, and a
+        // report must not depend on one.
+        found.push(format!(
+            "a host path of {source} ({fstype}) at {point} ({rw})"
+        ));
     }
     if parsed == 0 {
         return Verdict::NotJudged("/proc/self/mountinfo could not be read".into());

@@ -87,6 +87,26 @@ pub enum Layout {
     SharedContainer,
 }
 
+/// How a container is confined (see sandbox-hardening).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Confinement {
+    /// No network, an init, a memory and a process limit,
+    /// `no-new-privileges`, nothing of the host mounted, and `execute` as
+    /// [`SANDBOX_USER`] (who owns the workspace): the `docker` subject.
+    Hardened,
+    /// Host network and IPC, no memory or process limit, root on a
+    /// writable root filesystem, the host directory `tmp` mounted at `/tmp`
+    /// in every user's container, and the engine's own socket (when
+    /// `DOCKER_HOST` names a `unix://` one) at `/var/run/docker.sock` (the
+    /// fixture `docker-unhardened`; its commands are only isocheck's probes).
+    Unhardened { tmp: std::path::PathBuf },
+}
+
+/// The user `execute` runs as in a hardened container (`nobody`).
+pub const SANDBOX_USER: &str = "65534:65534";
+/// The memory limit of a hardened container.
+pub const MEMORY_LIMIT: i64 = 256 * 1024 * 1024;
+
 fn engine_host() -> String {
     std::env::var("DOCKER_HOST").unwrap_or_else(|_| "unix:///var/run/docker.sock".into())
 }
@@ -253,6 +273,7 @@ struct Engine {
     /// Warm containers (see [`pool`]); `None`: one container per user and
     /// case, removed with the case.
     pool: Option<pool::Pool>,
+    confinement: Confinement,
 }
 
 /// Counts a creation under way for as long as it lives.
@@ -288,15 +309,8 @@ impl Engine {
             working_dir: Some(WORKSPACE.into()),
             env: Some(vec!["TMPDIR=/tmp".into(), "HOME=/workspace".into()]),
             labels: Some(labels),
-            network_disabled: Some(true),
-            host_config: Some(HostConfig {
-                network_mode: Some("none".into()),
-                init: Some(true),
-                pids_limit: Some(256),
-                security_opt: Some(vec!["no-new-privileges:true".into()]),
-                auto_remove: Some(false),
-                ..Default::default()
-            }),
+            network_disabled: Some(self.confinement == Confinement::Hardened),
+            host_config: Some(self.host_config()),
             ..Default::default()
         };
         let created = self
@@ -326,7 +340,76 @@ impl Engine {
             let _ = remove_all(&self.docker, std::slice::from_ref(&created.id)).await;
             return Err(interrupted());
         }
+        if self.confinement == Confinement::Hardened {
+            // The sandbox user owns its workspace (files come in through the
+            // archive API as root's, readable by it) and can reach `/`: an
+            // image imported from a `mktemp -d` directory has a 0700 root
+            // (scripts/docker-engine.sh before it set 0755), which would
+            // leave it nothing to run.
+            let open_root = async {
+                let argv = vec!["chmod".into(), "755".into(), "/".into()];
+                let r =
+                    files::exec_in(&self.docker, &created.id, argv, "/", ENGINE_TIMEOUT).await?;
+                match r.exit_code {
+                    Some(0) => Ok(()),
+                    _ => Err(SubjectError::Failed(format!("chmod 755 /: {}", r.output))),
+                }
+            };
+            let ready = match open_root.await {
+                Ok(()) => self.give_sandbox_user(&created.id, WORKSPACE).await,
+                Err(e) => Err(e),
+            };
+            if let Err(e) = ready {
+                let _ = remove_all(&self.docker, std::slice::from_ref(&created.id)).await;
+                return Err(e);
+            }
+        }
         Ok(created.id)
+    }
+
+    fn host_config(&self) -> HostConfig {
+        match &self.confinement {
+            Confinement::Hardened => HostConfig {
+                network_mode: Some("none".into()),
+                init: Some(true),
+                pids_limit: Some(256),
+                memory: Some(MEMORY_LIMIT),
+                security_opt: Some(vec!["no-new-privileges:true".into()]),
+                auto_remove: Some(false),
+                ..Default::default()
+            },
+            Confinement::Unhardened { tmp } => HostConfig {
+                network_mode: Some("host".into()),
+                ipc_mode: Some("host".into()),
+                init: Some(true),
+                binds: Some(
+                    std::iter::once(format!("{}:/tmp", tmp.display()))
+                        .chain(
+                            engine_host()
+                                .strip_prefix("unix://")
+                                .map(|sock| format!("{sock}:/var/run/docker.sock")),
+                        )
+                        .collect(),
+                ),
+                auto_remove: Some(false),
+                ..Default::default()
+            },
+        }
+    }
+
+    /// The user `execute` runs as.
+    fn sandbox_user(&self) -> Option<String> {
+        (self.confinement == Confinement::Hardened).then(|| SANDBOX_USER.to_string())
+    }
+
+    /// Makes [`SANDBOX_USER`] the owner of `dir` in `container`.
+    async fn give_sandbox_user(&self, container: &str, dir: &str) -> SubjectResult<()> {
+        let argv = vec!["chown".into(), SANDBOX_USER.into(), dir.into()];
+        let r = files::exec_in(&self.docker, container, argv, "/", ENGINE_TIMEOUT).await?;
+        match r.exit_code {
+            Some(0) => Ok(()),
+            _ => Err(SubjectError::Failed(format!("chown {dir}: {}", r.output))),
+        }
     }
 }
 
@@ -371,6 +454,7 @@ impl DockerTenancy {
                 docker: self.engine.docker.clone(),
                 container: self.new_container(key).await?,
                 root: WORKSPACE.into(),
+                user: self.engine.sandbox_user(),
             },
             Layout::SharedContainer => {
                 let container = self
@@ -382,6 +466,7 @@ impl DockerTenancy {
                     docker: self.engine.docker.clone(),
                     container,
                     root: format!("{WORKSPACE}/{key}"),
+                    user: self.engine.sandbox_user(),
                 };
                 let r = b
                     .exec(
@@ -395,6 +480,9 @@ impl DockerTenancy {
                         "mkdir {}: {}",
                         b.root, r.output
                     )));
+                }
+                if b.user.is_some() {
+                    self.engine.give_sandbox_user(&b.container, &b.root).await?;
                 }
                 b
             }
@@ -465,6 +553,9 @@ pub struct DockerSubject {
     signal_task: Mutex<Option<tokio::task::JoinHandle<()>>>,
     /// Keep containers warm across cases (the default).
     warm: bool,
+    /// How containers are confined; the unhardened fixture's host `/tmp`
+    /// directory is created on connect and removed on `stop`.
+    unhardened: bool,
 }
 
 impl DockerSubject {
@@ -487,7 +578,20 @@ impl DockerSubject {
             cleanup_on_signal: false,
             signal_task: Mutex::new(None),
             warm: true,
+            unhardened: false,
         }
+    }
+
+    /// Containers without hardening (see [`Confinement::Unhardened`]); cold.
+    pub fn unhardened(mut self) -> Self {
+        self.unhardened = true;
+        self.warm = false;
+        self
+    }
+
+    /// The host directory the unhardened fixture mounts at `/tmp`.
+    fn host_tmp(&self) -> std::path::PathBuf {
+        std::env::temp_dir().join(format!("isocheck-unhardened-{}", self.run))
     }
 
     /// One container per user and case, created and removed with the case
@@ -553,6 +657,15 @@ impl DockerSubject {
             closing: AtomicBool::new(false),
             creating: AtomicUsize::new(0),
             pool: self.warm.then(pool::Pool::default),
+            confinement: if self.unhardened {
+                let tmp = self.host_tmp();
+                std::fs::create_dir_all(&tmp).map_err(|e| {
+                    SubjectError::Config(format!("creating {}: {e}", tmp.display()))
+                })?;
+                Confinement::Unhardened { tmp }
+            } else {
+                Confinement::Hardened
+            },
         }))
     }
 
@@ -644,7 +757,11 @@ impl SubjectFactory for DockerSubject {
                     tokio::time::sleep(Duration::from_millis(50)).await;
                 }
                 tokio::time::sleep(Duration::from_millis(300)).await;
-                match purge(&engine.docker, Vec::new(), LABEL_RUN, &run).await {
+                let purged = purge(&engine.docker, Vec::new(), LABEL_RUN, &run).await;
+                if let Confinement::Unhardened { tmp } = &engine.confinement {
+                    let _ = std::fs::remove_dir_all(tmp);
+                }
+                match purged {
                     Ok(n) => eprintln!("isocheck: interrupted; removed {n} container(s)"),
                     Err(e) => eprintln!("isocheck: interrupted; removing containers failed: {e}"),
                 }
@@ -696,8 +813,10 @@ impl SubjectFactory for DockerSubject {
             return Ok(());
         };
         let idle = engine.pool.as_ref().map(|p| p.drain()).unwrap_or_default();
-        purge(&engine.docker, idle, LABEL_RUN, &self.run)
-            .await
-            .map(|_| ())
+        let purged = purge(&engine.docker, idle, LABEL_RUN, &self.run).await;
+        if let Confinement::Unhardened { tmp } = &engine.confinement {
+            let _ = std::fs::remove_dir_all(tmp);
+        }
+        purged.map(|_| ())
     }
 }
