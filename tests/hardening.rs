@@ -211,3 +211,49 @@ fn subjects_without_execute_are_not_tested() {
     assert_eq!(scenario(&r)["status"], "not-tested");
     assert_eq!(scenario(&r)["note"], "the subject offers no execute");
 }
+
+/// pattern-c as the guide writes it (`SessionManager` and `DockerSandbox`
+/// with their defaults, pydantic-ai-backend 0.2.29), through the Python
+/// adapter, on this machine's private engine. `DockerSandbox` leaves
+/// `network_mode` and `mem_limit` at `None` (the engine's defaults: the
+/// default network, no memory limit; `docker inspect` by hand shows both),
+/// sets `pids_limit` (its `DEFAULT_PIDS_LIMIT`), runs commands as the
+/// image's user (root) on a writable root filesystem, and `SessionManager`
+/// bind-mounts the host's `{workspace_root}/{session_id}/workspace` at
+/// `/workspace`. From inside, the probes find: no memory limit (medium),
+/// root on a writable rootfs (medium) and a host path mounted (high); the
+/// pids limit holds. The network probe passes *on this engine only*: it
+/// runs with `--bridge=none`, so a container on the default network gets
+/// loopback alone and no route, and nothing is reachable from it. On a
+/// stock engine the same defaults give it `eth0` and a default route via
+/// the bridge, and the probe fails. isocheck judges the sandbox as it
+/// runs, never its configuration, so the report says what was seen here.
+#[test]
+fn pattern_c_defaults_lack_a_memory_limit_a_non_root_user_and_keep_a_host_mount() {
+    let Some(py) = venv_python() else { return };
+    if !docker_engine() {
+        return;
+    }
+    let (code, r, err) = adapter_run(&py, "pattern-c", &["--scenarios", "sandbox-hardening"], &[]);
+    assert_eq!(code, 1, "{err}\n{r:#}");
+    let want: BTreeSet<String> = ["host-mount", "memory-limit", "root-writable"]
+        .map(String::from)
+        .into();
+    assert_eq!(fired(&r), want, "{r:#}");
+    // Every other probe was judged (and passed): nothing is left unjudged.
+    assert_eq!(r["not_judged"], serde_json::json!([]), "{r:#}");
+    well_formed(&r);
+    let mount = r["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["cause"] == "hardening/host-mount")
+        .unwrap();
+    assert!(
+        mount["evidence"]["detail"]
+            .as_str()
+            .unwrap()
+            .contains("at /workspace (writable)"),
+        "{mount:#}"
+    );
+}
