@@ -164,6 +164,14 @@ fn a_host_shell_fails_what_a_host_shell_lacks() {
     // unjudged.
     let (code, r) = hardening("fixture:exec-escape", "4");
     assert_eq!(code, 1, "{r:#}");
+    // Each user's clean step removed its canary from the host's /tmp (the
+    // only test here whose /tmp is the host's).
+    let left: Vec<String> = std::fs::read_dir("/tmp")
+        .unwrap()
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter(|n| n.starts_with("isocheck-hardening-"))
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
     let got = fired(&r);
     for p in ["shared-tmp", "shared-ipc", "host-mount", "network"] {
         assert!(got.contains(p), "{p}: {r:#}");

@@ -36,6 +36,9 @@ fn fail(detail: String) -> Verdict {
 
 /// Judges the output of entry `i` of `h`, which ran `probe` (`step`).
 pub fn judge(h: &History, i: usize, probe: &str, step: &str, output: &str) -> Verdict {
+    if step == "clean" {
+        return Verdict::Nothing; // removes the user's canary: judges nothing
+    }
     if !output.lines().any(|l| l.trim() == END) {
         let mut head: String = output.chars().take(200).collect();
         if head.is_empty() {
@@ -60,18 +63,19 @@ pub fn judge(h: &History, i: usize, probe: &str, step: &str, output: &str) -> Ve
     }
 }
 
-/// Earlier entries of other users that ran `probe`/`step` and succeeded.
+/// Entries of other users before entry `i` (in an earlier step, unless
+/// `same_step`) that ran `probe`/`step` and succeeded.
 fn others<'a>(
     h: &'a History,
     i: usize,
-    probe: &'a str,
-    step: &'a str,
+    (probe, step): (&'a str, &'a str),
+    same_step: bool,
 ) -> impl Iterator<Item = (usize, &'a str)> + 'a {
     let me = &h.entries[i];
     h.entries[..i]
         .iter()
         .enumerate()
-        .filter(move |(_, e)| e.user != me.user && e.step < me.step)
+        .filter(move |(_, e)| e.user != me.user && (e.step < me.step || same_step))
         .filter_map(move |(k, e)| match (&e.op, &e.outcome) {
             (Op::Execute { command }, Ok(Obs::Exec(r)))
                 if probe_of(command) == Some((probe, step)) =>
@@ -83,7 +87,7 @@ fn others<'a>(
 }
 
 fn shared_tmp(h: &History, i: usize, output: &str) -> Verdict {
-    let writes: Vec<(usize, &str)> = others(h, i, "shared-tmp", "write")
+    let writes: Vec<(usize, &str)> = others(h, i, ("shared-tmp", "write"), false)
         .filter(|(_, out)| out.lines().any(|l| l.starts_with("wrote /tmp/")))
         .collect();
     if writes.is_empty() {
@@ -130,7 +134,8 @@ fn shared_ipc(h: &History, i: usize, output: &str) -> Verdict {
         ));
     };
     let mut compared = false;
-    for (k, out) in others(h, i, "shared-ipc", "") {
+    // A namespace does not change: readings of one step compare too.
+    for (k, out) in others(h, i, ("shared-ipc", ""), true) {
         let Some(theirs) = ipc_of(out) else {
             continue;
         };

@@ -124,9 +124,12 @@ impl Family for SandboxHardening {
                 ops: ops.clone(),
             })
             .collect();
+        // In lockstep: every user's probe `i` in step `i`, so each user's
+        // look at /tmp comes after every user's write, and its clean after
+        // every look.
         Just(Scenario {
             users,
-            lockstep: false,
+            lockstep: true,
             seeded: false,
         })
         .boxed()

@@ -223,11 +223,9 @@ fn story(h: &History, v: &Violation, rc: &RootCause) -> Vec<String> {
         (Kind::Hardening, _, _) => {
             let probe = rc.class.strip_prefix("hardening/").unwrap_or(&rc.class);
             let about = match (v.owner, cause_entry) {
-                (Some(o), Some(w)) => format!(
-                    " after {}'s part of it at step {}",
-                    name(o),
-                    h.entries[w].step
-                ),
+                (Some(o), Some(w)) => {
+                    format!(" (and {} its part at step {})", name(o), h.entries[w].step)
+                }
                 _ => String::new(),
             };
             lines.push(format!(

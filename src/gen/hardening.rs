@@ -17,10 +17,11 @@ pub const LISTENER_PORT: &str = "@isocheck-listener-port@";
 /// The marker a probe command starts with.
 pub const MARK: &str = ": sandbox-hardening ";
 
-/// The probes, in the order every user runs them: (probe, step).
-/// `shared-tmp` runs twice: a write first, a look last (after every other
-/// user's write).
-pub const STEPS: [(&str, &str); 9] = [
+/// The probes, in the order every user runs them (operation `i` of every
+/// user in step `i`, concurrently): (probe, step). `shared-tmp` writes a
+/// canary first, looks for the others' after every probe, and removes
+/// its own last, so a shared `/tmp` (a host's) keeps nothing.
+pub const STEPS: [(&str, &str); 10] = [
     ("shared-tmp", "write"),
     ("network", ""),
     ("memory-limit", ""),
@@ -30,7 +31,14 @@ pub const STEPS: [(&str, &str); 9] = [
     ("root-writable", ""),
     ("shared-ipc", ""),
     ("shared-tmp", "look"),
+    ("shared-tmp", "clean"),
 ];
+
+/// The file a user's `shared-tmp` canary is written to: named by `user_tok`,
+/// a token of that user's (the same in its write and its clean).
+fn tmp_file(user_tok: &str) -> String {
+    format!("/tmp/isocheck-hardening-{user_tok}")
+}
 
 /// The probe a command runs, and its step (`write`, `look`, or empty).
 pub fn probe_of(command: &str) -> Option<(&str, &str)> {
@@ -51,8 +59,11 @@ fn cgroup_walk(dirs: &str, files: &str) -> String {
     )
 }
 
-/// The command of step `i` of [`STEPS`], with canary `tok`.
-pub fn command(i: usize, tok: &str) -> String {
+/// The command of step `i` of [`STEPS`], with canary `tok` (this
+/// operation's) and `user_tok` (one token of the user's, the same for all
+/// its probes).
+pub fn command(i: usize, tok: &str, user_tok: &str) -> String {
+    let file = tmp_file(user_tok);
     let (probe, step) = STEPS[i % STEPS.len()];
     let mark = if step.is_empty() {
         format!("{MARK}{probe}")
@@ -60,8 +71,9 @@ pub fn command(i: usize, tok: &str) -> String {
         format!("{MARK}{probe} {step}")
     };
     let body = match (probe, step) {
-        ("shared-tmp", "write") => format!("echo {tok} > /tmp/{tok} && echo wrote /tmp/{tok}"),
-        ("shared-tmp", _) => "for f in /tmp/icq*; do [ -f \"$f\" ] && echo \"$f $(head -c 64 \"$f\")\"; done".into(),
+        ("shared-tmp", "write") => format!("echo {tok} > {file} && echo wrote {file}"),
+        ("shared-tmp", "clean") => format!("rm -f {file}"),
+        ("shared-tmp", _) => "for f in /tmp/isocheck-hardening-*; do [ -f \"$f\" ] && echo \"$f $(head -c 64 \"$f\")\"; done".into(),
         ("network", _) => {
             let port = LISTENER_PORT;
             format!(
@@ -107,7 +119,7 @@ mod tests {
     #[test]
     fn every_command_names_its_probe() {
         for (i, (probe, step)) in STEPS.iter().enumerate() {
-            let c = command(i, "icq000000000001");
+            let c = command(i, "icq000000000001", "icq000000000002");
             assert_eq!(probe_of(&c), Some((*probe, *step)), "{c}");
             assert!(c.ends_with(END), "{c}");
         }

@@ -442,7 +442,7 @@ pub fn materialize(scn: &Scenario, minter: &mut Minter, profile: &Profile) -> Pl
                     command: format!("echo {tok} > \"${{TMPDIR:-/tmp}}/{tok}\""),
                 },
                 OpSpec::Harden(i) => Op::Execute {
-                    command: super::hardening::command(i as usize, tok),
+                    command: super::hardening::command(i as usize, tok, &tokens[u][0]),
                 },
             };
             queues[u].push(op);
