@@ -185,9 +185,28 @@ fn network(h: &History, i: usize, output: &str) -> Verdict {
             r.peer
         ));
     }
+    let seen = match network_seen(output) {
+        Ok(seen) => seen,
+        Err(why) => return Verdict::NotJudged(why),
+    };
+    if let Some(seen) = seen {
+        let why = match &h.listener.error {
+            Some(e) => format!("({e})"),
+            None => "(the harness's listener on the host was not reached from here)".into(),
+        };
+        return fail(format!("its sandbox has {seen} {why}"));
+    }
+    Verdict::Pass
+}
+
+/// What the network probe's output shows of a network: non-loopback
+/// interfaces with an address (`ip -o addr`, else `/proc/net/dev`) and a
+/// default route (`/proc/net/route`); `Ok(None)` for loopback alone and no
+/// route, `Err` when the route table was not read.
+fn network_seen(output: &str) -> Result<Option<String>, String> {
     let route = section(output, "route").unwrap_or_default();
     if !route.iter().any(|l| l.starts_with("Iface")) {
-        return Verdict::NotJudged("/proc/net/route could not be read".into());
+        return Err("/proc/net/route could not be read".into());
     }
     let defaults: Vec<&str> = route
         .iter()
@@ -196,9 +215,8 @@ fn network(h: &History, i: usize, output: &str) -> Verdict {
             (f.len() > 2 && f[1] == "00000000").then_some(f[0])
         })
         .collect();
-    let addr = section(output, "addr").unwrap_or_default();
     let mut ifaces: Vec<String> = Vec::new();
-    for l in &addr {
+    for l in section(output, "addr").unwrap_or_default() {
         let f: Vec<&str> = l.split_whitespace().collect();
         // `ip -o addr`: "2: eth0    inet 10.0.0.2/24 ..."; else /proc/net/dev: "eth0: ..."
         let (name, what) = match f.as_slice() {
@@ -212,21 +230,14 @@ fn network(h: &History, i: usize, output: &str) -> Verdict {
             ifaces.push(format!("{name} ({what})"));
         }
     }
-    if !defaults.is_empty() || !ifaces.is_empty() {
-        let mut seen = Vec::new();
-        if !ifaces.is_empty() {
-            seen.push(format!("interfaces {}", ifaces.join(", ")));
-        }
-        if let Some(d) = defaults.first() {
-            seen.push(format!("a default route via {d}"));
-        }
-        let why = match &h.listener.error {
-            Some(e) => format!("({e})"),
-            None => "(the harness's listener on the host was not reached from here)".into(),
-        };
-        return fail(format!("its sandbox has {} {why}", seen.join(" and ")));
+    let mut seen = Vec::new();
+    if !ifaces.is_empty() {
+        seen.push(format!("interfaces {}", ifaces.join(", ")));
     }
-    Verdict::Pass
+    if let Some(d) = defaults.first() {
+        seen.push(format!("a default route via {d}"));
+    }
+    Ok((!seen.is_empty()).then(|| seen.join(" and ")))
 }
 
 /// `limit FILE VALUE` lines: (file, value; `None` for `max`).
@@ -494,6 +505,28 @@ mod tests {
         let host = "27 1 254:0 / / rw,relatime - ext4 /dev/vda rw\n";
         assert!(matches!(host_mount(host), Verdict::Fail { .. }));
         assert!(matches!(host_mount("nothing\n"), Verdict::NotJudged(_)));
+    }
+
+    #[test]
+    fn a_network_is_an_interface_with_an_address_or_a_default_route() {
+        let route = "== route\nIface\tDestination\tGateway \tFlags\n";
+        let lo = "== addr\n1: lo    inet 127.0.0.1/8 scope host lo\\       valid_lft forever\n";
+        assert_eq!(network_seen(&format!("{route}{lo}")), Ok(None));
+        let eth = "2: eth0    inet 172.17.0.2/16 brd 172.17.255.255 scope global eth0\n";
+        let def = "eth0\t00000000\t010011AC\t0003\n";
+        let seen = network_seen(&format!("{route}{def}{lo}{eth}== connect\n"))
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            seen,
+            "interfaces eth0 (172.17.0.2/16) and a default route via eth0"
+        );
+        let dev = "== addr\nInter-|   Receive\n face |bytes\n    lo: 0 0\n  eth0: 10 2\n";
+        assert_eq!(
+            network_seen(&format!("{route}{dev}")),
+            Ok(Some("interfaces eth0 (up)".into()))
+        );
+        assert!(network_seen("== addr\n").is_err());
     }
 
     #[test]
