@@ -53,6 +53,24 @@ pub fn wanted(plan: &Plan) -> bool {
         .any(|(_, op)| matches!(op, Op::Execute { command } if command.contains(LISTENER_PORT)))
 }
 
+/// The listener a plan needs (`None` when it needs none, or when it could
+/// not be opened: then [`Listened::error`] says why).
+pub async fn for_plan(plan: &Plan) -> (Option<Listener>, Listened) {
+    if !wanted(plan) {
+        return (None, Listened::default());
+    }
+    match Listener::open().await {
+        Ok(l) => (Some(l), Listened::default()),
+        Err(error) => (
+            None,
+            Listened {
+                error: Some(error),
+                receipts: Vec::new(),
+            },
+        ),
+    }
+}
+
 impl Listener {
     /// Opens the listener; `Err` says why it could not be.
     pub async fn open() -> Result<Self, String> {

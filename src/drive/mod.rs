@@ -254,19 +254,7 @@ pub async fn drive(
         }
     }
 
-    let (port, mut listened) = match listener::wanted(&plan) {
-        true => match listener::Listener::open().await {
-            Ok(l) => (Some(l), listener::Listened::default()),
-            Err(error) => (
-                None,
-                listener::Listened {
-                    error: Some(error),
-                    receipts: Vec::new(),
-                },
-            ),
-        },
-        false => (None, listener::Listened::default()),
-    };
+    let (port, mut listened) = listener::for_plan(&plan).await;
     let mut entries = Vec::new();
     for (s, step) in plan.steps.iter().enumerate() {
         let mut tasks = JoinSet::new();
