@@ -2,7 +2,8 @@
 //! `scripts/docker-engine.sh start` and the `DOCKER_HOST` it prints. Tests
 //! needing the engine print `skipped: ...` without one, and fail instead
 //! when ISOCHECK_REQUIRE names `docker`. Containers start in about 0.3 s
-//! each, so case counts are small: the whole file took 68-82 s on 2 cores.
+//! each, so case counts are small: the whole file took 68-82 s on 2 cores
+//! (131 s with sandbox-hardening in the every-family run).
 
 mod common;
 

@@ -10,9 +10,11 @@
 //!   `/run/docker.sock` or the `unix://` path `DOCKER_HOST` names exists and
 //!   is writable, or `DOCKER_HOST` names a `tcp://`/`ssh://` engine. Whoever
 //!   holds the engine holds every user's sandbox and the host.
-//! - `shared-tmp` (critical): each user writes a canary file to `/tmp`,
-//!   and the others look there last; another user's canary seen is another
-//!   user's data read.
+//! - `shared-tmp` (critical): each user writes a canary file to `/tmp`
+//!   (`/tmp/isocheck-hardening-<token>`), every user looks there after all
+//!   the writes, and each removes its own canary last (a host's `/tmp`
+//!   keeps nothing); another user's canary seen is another user's data
+//!   read.
 //! - `network` (high): the harness opens a TCP listener on the host for
 //!   the case and the probe connects to it (`127.0.0.1` and the sandbox's
 //!   default gateway; never any outside address) with the case's token,
