@@ -6,14 +6,16 @@
 //!   persist (checkpoints and histories are kept in-process per user, like
 //!   `state`, and persist with the tenancy too).
 //! - The container has no network (`--network none`), an init that reaps
-//!   orphans, a process limit and `no-new-privileges`. Nothing of the host is
+//!   orphans, a process and a memory limit and `no-new-privileges`, and
+//!   `execute` runs as `nobody` (`container.rs`). Nothing of the host is
 //!   mounted: a user's files live only in its container's `/workspace`.
 //! - File operations go through Docker's archive API (one request each: tar
 //!   upload for `write`, tar download for `read`, `HEAD` for `exists`; `ls`,
 //!   `glob` and `grep` download the workspace once and reuse
 //!   [`common`]'s semantics). Paths are normalized first, so `..` never
 //!   leaves the workspace.
-//! - `execute` runs `timeout N sh -c CMD` in the user's container via exec.
+//! - `execute` runs `timeout N sh -c CMD` in the user's container via exec as
+//!   [`SANDBOX_USER`].
 //! - Containers are kept warm from case to case ([`pool`]): a tenancy's
 //!   `shutdown` resets its containers and proves each clean (processes,
 //!   IPC, `docker diff` against the image), or removes it; the next case
