@@ -95,6 +95,7 @@ build_image() {
   dk image inspect "$image" >/dev/null 2>&1 && return 0
   local rootfs tarball
   rootfs=$(mktemp -d "$dir/rootfs.XXXXXX")
+  chmod 755 "$rootfs"  # mktemp -d makes it 0700: the image's / would be closed to non-root users
   mkdir -p "$rootfs"/{bin,sbin,usr/bin,usr/sbin,tmp,workspace,etc,root,proc,sys,dev}
   chmod 1777 "$rootfs/tmp"
   cp "$(busybox_bin)" "$rootfs/bin/busybox"

@@ -84,7 +84,7 @@ fn a_budget_shares_time_and_every_family_is_judged() {
         "a budget leaves the report complete: {r:#}"
     );
     for s in scenarios(&r) {
-        if s["name"] == "execute-escape" {
+        if s["name"] == "execute-escape" || s["name"] == "sandbox-hardening" {
             continue; // `state` offers no execute
         }
         assert_eq!(s["status"], "pass", "{s}");

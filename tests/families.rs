@@ -26,7 +26,7 @@ fn status<'a>(r: &'a Value, item: &str) -> &'a str {
 
 #[test]
 fn every_fixture_is_caught_by_its_family() {
-    assert_eq!(fixtures().len(), 15);
+    assert_eq!(fixtures().len(), 16);
     let docker = isocheck::backends::docker::engine_problem();
     for (subject, family, item) in fixtures() {
         if isocheck::fixtures::needs_docker(&subject) {
@@ -84,10 +84,10 @@ fn reference_subjects_are_silent_on_every_family() {
         let (code, r) = run_json(&["--subject", subject, "--cases", "256", "--seed", "5"]);
         assert_eq!(code, 0, "{subject}: {r:#}");
         let scenarios = r["scenarios"].as_array().unwrap();
-        assert_eq!(scenarios.len(), 12);
+        assert_eq!(scenarios.len(), 13);
         for s in scenarios {
             let name = s["name"].as_str().unwrap();
-            if name == "execute-escape" {
+            if name == "execute-escape" || name == "sandbox-hardening" {
                 assert_eq!(s["status"], "not-tested", "{subject} has no execute");
             } else {
                 assert_eq!(s["status"], "pass", "{subject} {name}");
@@ -194,7 +194,7 @@ fn plan_threshold_is_configurable() {
 }
 
 #[test]
-fn explain_and_list_cover_the_eleven_families() {
+fn explain_and_list_cover_the_thirteen_families() {
     let o = isocheck(&["list"]);
     let text = stdout(&o);
     for f in [
@@ -209,6 +209,8 @@ fn explain_and_list_cover_the_eleven_families() {
         "hostile-user-ids",
         "persistence",
         "execute-escape",
+        "sandbox-hardening",
+        "identifier-replay",
     ] {
         assert!(text.contains(f), "list misses {f}");
         let o = isocheck(&["explain", f]);

@@ -302,10 +302,10 @@ fn a_terminal_gets_colours_and_a_progress_bar_ci_and_no_color_do_not() {
         return;
     };
     assert!(tty.contains("\x1b["), "no colours on a terminal: {tty}");
-    // `[6/11] context-files 74 cases (1s of a 2s budget)`: the bar shows
+    // `[6/13] context-files 74 cases (1s of a 2s budget)`: the bar shows
     // up after a second, in whichever family is under way by then; under
     // a budget it counts cases against time, not against --cases.
-    let bar = regex::Regex::new(r"\[\d+/11\] [a-z-]+.* \d+ cases .*of a 2s budget").unwrap();
+    let bar = regex::Regex::new(r"\[\d+/13\] [a-z-]+.* \d+ cases .*of a 2s budget").unwrap();
     assert!(bar.is_match(&tty), "no progress bar: {tty}");
     assert!(tty.contains("Checklist"), "{tty}");
 
@@ -338,5 +338,5 @@ fn a_terminal_gets_colours_and_a_progress_bar_ci_and_no_color_do_not() {
     let Some(quick) = on_a_terminal(&["-u CI"], "run --subject state --seed 1 --cases 4") else {
         return;
     };
-    assert!(!quick.contains("/11] "), "{quick}");
+    assert!(!quick.contains("/13] "), "{quick}");
 }

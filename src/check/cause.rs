@@ -62,6 +62,12 @@ impl RootCause {
             || self.class.starts_with("id-replay/")
     }
 
+    /// The severity of the cause itself, where it has one of its own
+    /// (each sandbox-hardening probe); otherwise the violation's kind decides.
+    pub fn severity(&self) -> Option<crate::report::Severity> {
+        super::sandbox_hardening::severity(&self.class)
+    }
+
     /// A sentence naming the cause.
     pub fn text(&self) -> String {
         let store = self.surface.as_str();
@@ -83,6 +89,7 @@ impl RootCause {
             "collision" => format!("distinct names or ids share one location in {store}"),
             "accumulation" => format!("{store} accumulate beyond the limit"),
             "persistence" => "persistence does not match the chosen pattern".to_string(),
+            c if c.starts_with("hardening/") => super::sandbox_hardening::cause_text(c),
             other => match other.strip_prefix("id-replay/") {
                 Some(kind) => format!(
                     "a {kind} the app handed to another user, presented by a user who was never given it, reaches that user's {store}"
@@ -200,6 +207,7 @@ pub fn of(h: &History, v: &Violation) -> RootCause {
         Kind::Collision => "collision".to_string(),
         Kind::Accumulation => "accumulation".to_string(),
         Kind::Persistence => "persistence".to_string(),
+        Kind::Hardening => super::sandbox_hardening::class_of(h, v),
         Kind::ExistenceLeak | Kind::Interference if ambiguous(h, v) => "ambiguous".to_string(),
         Kind::ContentLeak | Kind::ExistenceLeak | Kind::Interference => {
             match carrier(h, v).and_then(|u| h.plan.id_classes[u]) {
@@ -212,7 +220,10 @@ pub fn of(h: &History, v: &Violation) -> RootCause {
             }
         }
     };
-    let mut surface = surface(h, v);
+    let mut surface = match v.kind {
+        Kind::Hardening => Surface::Sandbox,
+        _ => surface(h, v),
+    };
     if class.starts_with("id-alias/") && surface.file_like() {
         // An id that aliases a backend root reaches every file-like store
         // in it at once: one bug, shown on whichever store a case used.

@@ -45,6 +45,8 @@ pub enum Surface {
     Execute,
     /// A returning user's own memory or checkpoints (the persistence family).
     Reopen,
+    /// The sandbox that runs a user's commands (sandbox-hardening).
+    Sandbox,
 }
 
 impl Surface {
@@ -59,6 +61,7 @@ impl Surface {
             Surface::History => "message history",
             Surface::Execute => "command execution",
             Surface::Reopen => "a returning user's memory and checkpoints",
+            Surface::Sandbox => "sandbox",
         }
     }
 
@@ -82,6 +85,7 @@ impl Surface {
             Surface::History => "history append",
             Surface::Execute => "write",
             Surface::Reopen => "save_memory or checkpoint save",
+            Surface::Sandbox => "probe",
         }
     }
 }
@@ -109,6 +113,18 @@ pub struct Coverage {
     pub judged: BTreeMap<crate::gen::Channel, usize>,
     pub errors: BTreeMap<crate::gen::Channel, usize>,
     pub surfaces: BTreeMap<Surface, SurfaceCoverage>,
+    /// Checks that are not cross-user observations (sandbox-hardening's
+    /// probes): name -> times judged, and why it was not when it was not.
+    pub probes: BTreeMap<&'static str, ProbeCoverage>,
+}
+
+/// How one probe went across the cases.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct ProbeCoverage {
+    /// Cases in which the probe gave a verdict (pass or finding).
+    pub judged: usize,
+    /// Why it gave none, the first time it did not.
+    pub first_reason: Option<String>,
 }
 
 impl Coverage {
@@ -130,6 +146,13 @@ impl Coverage {
             }
             if t.first_observation_error.is_none() {
                 t.first_observation_error = f.first_observation_error.clone();
+            }
+        }
+        for (p, f) in &from.probes {
+            let t = self.probes.entry(p).or_default();
+            t.judged += f.judged;
+            if t.first_reason.is_none() {
+                t.first_reason = f.first_reason.clone();
             }
         }
     }

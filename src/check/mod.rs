@@ -13,12 +13,14 @@ mod context_files;
 mod cross_read;
 mod eviction_accumulation;
 mod execute_escape;
+mod hardening_judge;
 mod history;
 mod hostile_user_ids;
 pub mod identifier_replay;
 mod memory_collision;
 mod persistence;
 mod plan_uniqueness;
+pub mod sandbox_hardening;
 
 use proptest::strategy::BoxedStrategy;
 
@@ -58,6 +60,23 @@ pub trait Family: Send + Sync {
     /// Judges one history (the shared oracle unless a family adds checks).
     fn check(&self, h: &History, _ctx: &CheckCtx, out: &mut Vec<Violation>, cov: &mut Coverage) {
         oracle::judge(h, out, cov);
+    }
+    /// Why the family could not judge what it speaks for (empty: it
+    /// judged everything): by default, each of its [`surfaces`](Self::surfaces)
+    /// that no case observed across users.
+    fn unjudged(&self, caps: &Capabilities, cov: &Coverage) -> Vec<String> {
+        self.surfaces(caps)
+            .into_iter()
+            .filter(|s| !cov.judged(*s))
+            .map(|s| cov.why_not(s))
+            .collect()
+    }
+    /// How many cases the family needs at most, and whether a failing one
+    /// is shrunk: `Some(n)` for a family whose case is fixed and names its
+    /// own evidence (sandbox-hardening): more cases would repeat it, and
+    /// shrinking would only drop probes that show other causes.
+    fn fixed_cases(&self) -> Option<usize> {
+        None
     }
 }
 
@@ -104,6 +123,7 @@ pub fn families() -> Vec<&'static dyn Family> {
         &persistence::PersistenceFamily,
         &execute_escape::ExecuteEscape,
         &identifier_replay::IdentifierReplay,
+        &sandbox_hardening::SandboxHardening,
     ]
 }
 

@@ -78,6 +78,8 @@ impl Violation {
             Kind::ExistenceLeak | Kind::Interference => Severity::High,
             Kind::Integrity | Kind::Collision | Kind::Persistence => Severity::Medium,
             Kind::Accumulation => Severity::Low,
+            // Each probe has a severity of its own (see sandbox-hardening).
+            Kind::Hardening => Severity::High,
         }
     }
 }

@@ -11,6 +11,8 @@ use std::time::Duration;
 use serde::Serialize;
 use tokio::task::JoinSet;
 
+pub mod listener;
+
 use crate::gen::{Op, Plan, ECHO_CALL_ID, REPLAY_MARK};
 use crate::profile::Profile;
 use crate::subject::*;
@@ -51,6 +53,8 @@ pub struct History {
     pub refused: Vec<Option<SubjectError>>,
     /// In (step, user) order.
     pub entries: Vec<Entry>,
+    /// What the harness's listener received (sandbox-hardening's network probe).
+    pub listener: listener::Listened,
 }
 
 /// A failure that stops the run: the subject can no longer be judged.
@@ -316,6 +320,7 @@ pub async fn drive(
         }
     }
 
+    let (port, mut listened) = listener::for_plan(&plan).await;
     let mut entries = Vec::new();
     for (s, step) in plan.steps.iter().enumerate() {
         let mut tasks = JoinSet::new();
@@ -333,6 +338,8 @@ pub async fn drive(
             };
             let (u, profile) = (*u, cfg.profile.clone());
             let (tenancy, id) = (tenancy.clone(), plan.users[u].clone());
+            // Run with the listener's port; recorded as planned.
+            let run = port.as_ref().map_or_else(|| op.clone(), |l| l.craft(&op));
             tasks.spawn(async move {
                 let work = async {
                     match &op {
@@ -345,7 +352,7 @@ pub async fn drive(
                             .open_presenting(&id, Some((kind, value)))
                             .await
                             .map(|s| (Obs::Unit, Some(s))),
-                        _ => exec(&session, &op, &profile).await.map(|o| (o, None)),
+                        _ => exec(&session, &run, &profile).await.map(|o| (o, None)),
                     }
                 };
                 let (outcome, reopened) = match tokio::time::timeout(limit, work).await {
@@ -388,9 +395,13 @@ pub async fn drive(
         done.sort_by_key(|e| e.user);
         entries.extend(done);
     }
+    if let Some(l) = port {
+        listened.receipts = l.finish();
+    }
     Ok(History {
         plan,
         refused,
         entries,
+        listener: listened,
     })
 }

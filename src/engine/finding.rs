@@ -93,7 +93,11 @@ pub fn build(
         .entries
         .iter()
         .enumerate()
-        .filter(|(i, e)| !h.plan.is_sweep(e.step) || *i == v.entry)
+        .filter(|(i, e)| match v.kind {
+            // A probe's finding: the probe, and the other user's part.
+            Kind::Hardening => *i == v.entry || v.cause == Some(*i),
+            _ => !h.plan.is_sweep(e.step) || *i == v.entry,
+        })
         .map(|(i, e)| TraceLine {
             step: e.step,
             phase: if h.plan.is_sweep(e.step) {
@@ -123,7 +127,7 @@ pub fn build(
         checklist: rc.item.into(),
         title: format!("{} ({})", v.kind.headline(), rc.surface.as_str()),
         kind: v.kind,
-        severity: v.severity(),
+        severity: rc.severity().unwrap_or(v.severity()),
         cause: rc.class.clone(),
         cause_text: rc.text(),
         store: rc.surface,
@@ -233,6 +237,22 @@ fn story(h: &History, v: &Violation, rc: &RootCause) -> Vec<String> {
                     name(o)
                 ),
             });
+        }
+        (Kind::Hardening, _, _) => {
+            let probe = rc.class.strip_prefix("hardening/").unwrap_or(&rc.class);
+            let about = match (v.owner, cause_entry) {
+                (Some(o), Some(w)) => {
+                    format!(" (and {} its part at step {})", name(o), h.entries[w].step)
+                }
+                _ => String::new(),
+            };
+            lines.push(format!(
+                "{} ran the `{probe}` probe in its sandbox at step {}{about} (the command is in the trace): {}.",
+                name(v.observer),
+                obs.step,
+                v.detail
+            ));
+            lines.push(format!("{}.", rc.text()));
         }
         (Kind::Integrity, _, Some(w)) => {
             lines.push(format!("{} wrote its {store} {}.", name(v.observer), at(w)));

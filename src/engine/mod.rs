@@ -279,11 +279,7 @@ impl Engine<'_> {
 
     /// Why each store `fam` speaks for was not judged (empty: all were).
     fn not_judged(&self, fam: &dyn Family, coverage: &Coverage) -> Vec<String> {
-        fam.surfaces(&self.caps)
-            .into_iter()
-            .filter(|s| !coverage.judged(*s))
-            .map(|s| coverage.why_not(s))
-            .collect()
+        fam.unjudged(&self.caps, coverage)
     }
 
     fn result(

@@ -212,9 +212,12 @@ impl Engine<'_> {
                     st.tally_replays(&ev.history);
                 }
                 if ev.has_new(&st.known) {
-                    let min = self
-                        .shrink(fam, tree.current(), ev, &st.known, &mut st.minter)
-                        .map_err(|Fatal(m)| m)?;
+                    let min = if fam.fixed_cases().is_none() {
+                        self.shrink(fam, tree.current(), ev, &st.known, &mut st.minter)
+                            .map_err(|Fatal(m)| m)?
+                    } else {
+                        ev
+                    };
                     found = Some(min);
                     break;
                 }
@@ -240,7 +243,9 @@ impl Engine<'_> {
     /// The family's random search, then a directed search per id class;
     /// `Err` is the fatal error that stopped them.
     fn searches(&mut self, fam: &dyn Family, st: &mut Search) -> Result<(), String> {
-        let cases = self.cfg.cases;
+        let cases = fam
+            .fixed_cases()
+            .map_or(self.cfg.cases, |n| n.min(self.cfg.cases));
         let directed = fam.directed(&self.gen);
         // With a budget: this family's share, half of it for the random
         // search when directed ones follow.

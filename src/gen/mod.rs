@@ -7,6 +7,7 @@
 //! of concrete [`Op`]s, one step per operation index, followed by a closing
 //! sweep in which every user observes everything it can see.
 
+pub mod hardening;
 mod ops;
 mod plan;
 mod users;

@@ -148,6 +148,8 @@ pub enum OpSpec {
     /// `k` (see [`crate::subject::SubjectFactory::identifiers`]) that the
     /// app handed to another user (offset `d`)
     PresentAtOpen(u8, u8),
+    /// run step `i` of the sandbox-hardening probes ([`super::hardening::STEPS`])
+    Harden(u8),
 }
 
 fn path_spec() -> impl Strategy<Value = PathSpec> {

@@ -474,6 +474,9 @@ pub fn materialize(scn: &Scenario, minter: &mut Minter, profile: &Profile) -> Pl
                     owner: pick(n, u, d),
                     value: String::new(),
                 },
+                OpSpec::Harden(i) => Op::Execute {
+                    command: super::hardening::command(i as usize, tok, &tokens[u][0]),
+                },
             };
             queues[u].push(op);
         }

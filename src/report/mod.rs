@@ -146,6 +146,8 @@ pub enum Kind {
     Accumulation,
     /// State persisted, or did not, against the declared pattern.
     Persistence,
+    /// A user's sandbox lacks a hardening measure (sandbox-hardening).
+    Hardening,
 }
 
 impl Kind {
@@ -158,6 +160,7 @@ impl Kind {
             Kind::Collision => "collision",
             Kind::Accumulation => "accumulation",
             Kind::Persistence => "persistence",
+            Kind::Hardening => "hardening",
         }
     }
 
@@ -170,6 +173,7 @@ impl Kind {
             Kind::Collision => "distinct names or ids share one storage location",
             Kind::Accumulation => "evicted results accumulate beyond the limit",
             Kind::Persistence => "persistence does not match the chosen pattern",
+            Kind::Hardening => "the sandbox that runs a user's code is not hardened",
         }
     }
 }

@@ -73,6 +73,16 @@ fn family_meta(name: &str) -> (&'static [&'static str], &'static str) {
             "9.1",
         ),
         "persistence" => (&["reliability", "external/owasp-agentic/ASI06"], "5.0"),
+        "sandbox-hardening" => (
+            &[
+                "security",
+                "external/cwe/cwe-668",
+                "external/cwe/cwe-250",
+                "external/cwe/cwe-770",
+                "external/owasp-agentic/ASI05",
+            ],
+            "8.0",
+        ),
         _ => (LEAK, "9.1"),
     }
 }

@@ -8,6 +8,8 @@ pub struct DockerBackend {
     pub(super) docker: Docker,
     pub(super) container: String,
     pub(super) root: String,
+    /// The user `execute` runs as (`None`: the container's, root).
+    pub(super) user: Option<String>,
 }
 
 /// One entry of a downloaded archive, relative to the directory downloaded.
@@ -151,14 +153,26 @@ impl DockerBackend {
     }
 }
 
-/// Runs `argv` in `container` in directory `cwd`; output is stdout and
-/// stderr interleaved as they come, capped at 64 KiB.
+/// Runs `argv` in `container` in directory `cwd` as the container's user;
+/// output is stdout and stderr interleaved as they come, capped at 64 KiB.
 pub(super) async fn exec_in(
     docker: &Docker,
     container: &str,
     argv: Vec<String>,
     cwd: &str,
     limit: Duration,
+) -> SubjectResult<ExecResult> {
+    exec_as(docker, container, argv, cwd, limit, None).await
+}
+
+/// [`exec_in`] as `user` (`uid:gid`), or the container's user for `None`.
+pub(super) async fn exec_as(
+    docker: &Docker,
+    container: &str,
+    argv: Vec<String>,
+    cwd: &str,
+    limit: Duration,
+    user: Option<&str>,
 ) -> SubjectResult<ExecResult> {
     {
         let created = docker
@@ -169,6 +183,7 @@ pub(super) async fn exec_in(
                     attach_stdout: Some(true),
                     attach_stderr: Some(true),
                     working_dir: Some(cwd.to_string()),
+                    user: user.map(str::to_string),
                     ..Default::default()
                 },
             )
@@ -340,7 +355,15 @@ impl Backend for DockerBackend {
         ];
         // The in-container timeout kills the command; this one only guards
         // against an engine that stops answering.
-        self.exec(argv, &self.root, Duration::from_secs(secs + 5))
-            .await
+        let limit = Duration::from_secs(secs + 5);
+        exec_as(
+            &self.docker,
+            &self.container,
+            argv,
+            &self.root,
+            limit,
+            self.user.as_deref(),
+        )
+        .await
     }
 }

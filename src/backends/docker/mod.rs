@@ -6,14 +6,16 @@
 //!   persist (checkpoints and histories are kept in-process per user, like
 //!   `state`, and persist with the tenancy too).
 //! - The container has no network (`--network none`), an init that reaps
-//!   orphans, a process limit and `no-new-privileges`. Nothing of the host is
+//!   orphans, a process and a memory limit and `no-new-privileges`, and
+//!   `execute` runs as `nobody` (`container.rs`). Nothing of the host is
 //!   mounted: a user's files live only in its container's `/workspace`.
 //! - File operations go through Docker's archive API (one request each: tar
 //!   upload for `write`, tar download for `read`, `HEAD` for `exists`; `ls`,
 //!   `glob` and `grep` download the workspace once and reuse
 //!   [`common`]'s semantics). Paths are normalized first, so `..` never
 //!   leaves the workspace.
-//! - `execute` runs `timeout N sh -c CMD` in the user's container via exec.
+//! - `execute` runs `timeout N sh -c CMD` in the user's container via exec as
+//!   [`SANDBOX_USER`].
 //! - Containers are kept warm from case to case ([`pool`]): a tenancy's
 //!   `shutdown` resets its containers and proves each clean (processes,
 //!   IPC, `docker diff` against the image), or removes it; the next case
@@ -31,6 +33,7 @@
 //! `ISOCHECK_DOCKER_IMAGE` (default [`DEFAULT_IMAGE`]); it needs `sh`,
 //! `sleep`, `mkdir` and `timeout` (busybox has them).
 
+mod container;
 mod files;
 mod pool;
 
@@ -57,6 +60,7 @@ use super::local::user_dir_name;
 use super::memory::{MemoryCheckpointStore, MemoryHistory};
 use crate::profile::Profile;
 use crate::subject::*;
+pub use container::{Confinement, MEMORY_LIMIT, SANDBOX_USER};
 pub use files::DockerBackend;
 pub use pool::PoolStats;
 
@@ -253,81 +257,7 @@ struct Engine {
     /// Warm containers (see [`pool`]); `None`: one container per user and
     /// case, removed with the case.
     pool: Option<pool::Pool>,
-}
-
-/// Counts a creation under way for as long as it lives.
-struct Creating<'a>(&'a AtomicUsize);
-
-impl Drop for Creating<'_> {
-    fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::SeqCst);
-    }
-}
-
-impl Engine {
-    /// Creates and starts a container labelled for `tenancy`; removes it
-    /// again if it cannot be started or the run is being interrupted.
-    async fn container(&self, tenancy: &str, key: &str) -> SubjectResult<String> {
-        self.creating.fetch_add(1, Ordering::SeqCst);
-        let _guard = Creating(&self.creating);
-        let interrupted = || SubjectError::Crashed("interrupted".into());
-        if self.closing.load(Ordering::SeqCst) {
-            return Err(interrupted());
-        }
-        let labels = HashMap::from([
-            (LABEL_SUBJECT.to_string(), self.kind.to_string()),
-            (LABEL_RUN.to_string(), self.run.clone()),
-            (LABEL_TENANCY.to_string(), tenancy.to_string()),
-            (LABEL_PID.to_string(), std::process::id().to_string()),
-            (LABEL_HOST.to_string(), hostname()),
-            ("isocheck.user-key".to_string(), key.to_string()),
-        ]);
-        let body = ContainerCreateBody {
-            image: Some(self.image.clone()),
-            cmd: Some(vec!["sleep".into(), "infinity".into()]),
-            working_dir: Some(WORKSPACE.into()),
-            env: Some(vec!["TMPDIR=/tmp".into(), "HOME=/workspace".into()]),
-            labels: Some(labels),
-            network_disabled: Some(true),
-            host_config: Some(HostConfig {
-                network_mode: Some("none".into()),
-                init: Some(true),
-                pids_limit: Some(256),
-                security_opt: Some(vec!["no-new-privileges:true".into()]),
-                auto_remove: Some(false),
-                ..Default::default()
-            }),
-            ..Default::default()
-        };
-        let created = self
-            .docker
-            .create_container(None::<CreateContainerOptions>, body)
-            .await
-            .map_err(|e| match status_of(&e) {
-                Some(404) => SubjectError::Config(format!(
-                    "image {} is not in the Docker engine at {} (build it with scripts/docker-engine.sh start, or set {IMAGE_ENV})",
-                    self.image,
-                    engine_host()
-                )),
-                _ => engine_err("creating a container", e),
-            })?;
-        if let Err(e) = self
-            .docker
-            .start_container(
-                &created.id,
-                None::<bollard::query_parameters::StartContainerOptions>,
-            )
-            .await
-        {
-            let _ = remove_all(&self.docker, std::slice::from_ref(&created.id)).await;
-            return Err(engine_err("starting a container", e));
-        }
-        if self.closing.load(Ordering::SeqCst) {
-            let _ = remove_all(&self.docker, std::slice::from_ref(&created.id)).await;
-            return Err(interrupted());
-        }
-        Ok(created.id)
-    }
+    confinement: Confinement,
 }
 
 struct DockerTenancy {
@@ -371,6 +301,7 @@ impl DockerTenancy {
                 docker: self.engine.docker.clone(),
                 container: self.new_container(key).await?,
                 root: WORKSPACE.into(),
+                user: self.engine.sandbox_user(),
             },
             Layout::SharedContainer => {
                 let container = self
@@ -382,6 +313,7 @@ impl DockerTenancy {
                     docker: self.engine.docker.clone(),
                     container,
                     root: format!("{WORKSPACE}/{key}"),
+                    user: self.engine.sandbox_user(),
                 };
                 let r = b
                     .exec(
@@ -395,6 +327,9 @@ impl DockerTenancy {
                         "mkdir {}: {}",
                         b.root, r.output
                     )));
+                }
+                if b.user.is_some() {
+                    self.engine.give_sandbox_user(&b.container, &b.root).await?;
                 }
                 b
             }
@@ -465,6 +400,9 @@ pub struct DockerSubject {
     signal_task: Mutex<Option<tokio::task::JoinHandle<()>>>,
     /// Keep containers warm across cases (the default).
     warm: bool,
+    /// How containers are confined; the unhardened fixture's host `/tmp`
+    /// directory is created on connect and removed on `stop`.
+    unhardened: bool,
 }
 
 impl DockerSubject {
@@ -487,7 +425,20 @@ impl DockerSubject {
             cleanup_on_signal: false,
             signal_task: Mutex::new(None),
             warm: true,
+            unhardened: false,
         }
+    }
+
+    /// Containers without hardening (see [`Confinement::Unhardened`]); cold.
+    pub fn unhardened(mut self) -> Self {
+        self.unhardened = true;
+        self.warm = false;
+        self
+    }
+
+    /// The host directory the unhardened fixture mounts at `/tmp`.
+    fn host_tmp(&self) -> std::path::PathBuf {
+        std::env::temp_dir().join(format!("isocheck-unhardened-{}", self.run))
     }
 
     /// One container per user and case, created and removed with the case
@@ -553,6 +504,15 @@ impl DockerSubject {
             closing: AtomicBool::new(false),
             creating: AtomicUsize::new(0),
             pool: self.warm.then(pool::Pool::default),
+            confinement: if self.unhardened {
+                let tmp = self.host_tmp();
+                std::fs::create_dir_all(&tmp).map_err(|e| {
+                    SubjectError::Config(format!("creating {}: {e}", tmp.display()))
+                })?;
+                Confinement::Unhardened { tmp }
+            } else {
+                Confinement::Hardened
+            },
         }))
     }
 
@@ -644,7 +604,11 @@ impl SubjectFactory for DockerSubject {
                     tokio::time::sleep(Duration::from_millis(50)).await;
                 }
                 tokio::time::sleep(Duration::from_millis(300)).await;
-                match purge(&engine.docker, Vec::new(), LABEL_RUN, &run).await {
+                let purged = purge(&engine.docker, Vec::new(), LABEL_RUN, &run).await;
+                if let Confinement::Unhardened { tmp } = &engine.confinement {
+                    let _ = std::fs::remove_dir_all(tmp);
+                }
+                match purged {
                     Ok(n) => eprintln!("isocheck: interrupted; removed {n} container(s)"),
                     Err(e) => eprintln!("isocheck: interrupted; removing containers failed: {e}"),
                 }
@@ -696,8 +660,10 @@ impl SubjectFactory for DockerSubject {
             return Ok(());
         };
         let idle = engine.pool.as_ref().map(|p| p.drain()).unwrap_or_default();
-        purge(&engine.docker, idle, LABEL_RUN, &self.run)
-            .await
-            .map(|_| ())
+        let purged = purge(&engine.docker, idle, LABEL_RUN, &self.run).await;
+        if let Confinement::Unhardened { tmp } = &engine.confinement {
+            let _ = std::fs::remove_dir_all(tmp);
+        }
+        purged.map(|_| ())
     }
 }
