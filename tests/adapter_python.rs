@@ -410,9 +410,8 @@ fn pattern_c_isolates_plain_ids_and_leaks_through_raw_ids() {
         f.stop().await.unwrap();
         assert!(!alive(pid));
     });
-    // Through the harness (small budgets: about 100 s together, most of it
-    // execute-escape's `find ../..` walking each container): execute-escape
-    // (plain ids) passes C5, and hostile-user-ids finds the raw-id leak.
+    // Through the harness (small budgets): execute-escape (plain ids)
+    // passes C5, and hostile-user-ids finds the raw-id leak.
     let (code, v, err) = run(
         &py,
         "pattern-c",

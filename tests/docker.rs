@@ -466,3 +466,43 @@ fn a_warm_container_is_reset_between_cases_and_a_dirty_one_is_never_reused() {
     });
     assert!(containers(LABEL_RUN, &run).is_empty());
 }
+
+/// execute-escape's file walks, run from a sandbox's `/workspace` (where
+/// `..` is `/`), skip `/proc`: `/proc/<pid>/pagemap` is a regular file of
+/// size 0 that `cat` turns into gigabytes, and pydantic-ai-backends'
+/// DockerSandbox holds a command's whole output before truncating it (the
+/// pattern-c adapter reached 12.9 GB on the unbounded walk). The walk still
+/// finds a small file next door, and its output stays under 1 MB before
+/// any truncation by the subject (`wc -c` counts inside the container).
+#[test]
+fn the_file_walk_probes_skip_pseudo_files_and_stay_bounded() {
+    if !docker_engine() {
+        return;
+    }
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let f = Arc::new(DockerSubject::new(Arc::default(), Layout::PerUser, "docker").cold());
+    let ten = Some(Duration::from_secs(60));
+    rt.block_on(async {
+        f.start().await.unwrap();
+        let t = f.create().await.unwrap();
+        let alice = t.open("alice").await.unwrap();
+        alice
+            .backend
+            .write("/u/f.txt", "icq0123456789ab next door\n")
+            .await
+            .unwrap();
+        for probe in &isocheck::gen::PROBES[..2] {
+            let bytes = alice
+                .backend
+                .execute(&format!("{probe} | wc -c"), ten)
+                .await
+                .unwrap();
+            let n: u64 = bytes.output.trim().parse().unwrap_or(u64::MAX);
+            assert!(n <= 1_000_000, "{probe}: {n} bytes: {bytes:?}");
+            let seen = alice.backend.execute(probe, ten).await.unwrap();
+            assert!(seen.output.contains("icq0123456789ab"), "{probe}: {seen:?}");
+        }
+        t.shutdown().await.unwrap();
+        f.stop().await.unwrap();
+    });
+}

@@ -4,7 +4,8 @@
 //! files (and, through the shell, canary files in the temp directory), and
 //! commands run as one user look for the others' canaries: small regular
 //! files found from relative paths (`find ..`, `find ../..`, bounded in
-//! depth, size and count; never device files), a listing of the parent of the
+//! depth, size, count and total output; never device files, never `proc`,
+//! `sys` or `dev`), a listing of the parent of the
 //! working directory, the shared temp directory (`$TMPDIR`, `/tmp`), the
 //! environment and the process list. Any other user's canary, or another
 //! user's file name, in a command's output is a finding (C5).

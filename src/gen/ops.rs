@@ -62,9 +62,16 @@ pub const ECHO_CALL_ID: &str = "\u{1}echo";
 /// Commands run as one user that look for other users' data: relative
 /// paths, the parent of the working directory, shared temp dirs, the
 /// environment and the process list.
+///
+/// The file walks skip `proc`, `sys` and `dev` and keep at most 1 MB of
+/// output: from a sandbox's `/workspace`, `..` is `/`, and
+/// `/proc/<pid>/pagemap` is a "regular file" of size 0 that `cat` turns
+/// into gigabytes. pydantic-ai-backends' DockerSandbox reads a command's
+/// whole output before it truncates it, so the unbounded walk took the
+/// pattern-c adapter to 12.9 GB of memory (the 7 GB process seen in CI).
 pub const PROBES: [&str; 6] = [
-    "find .. -maxdepth 3 -type f -size -64k 2>/dev/null | head -n 200 | xargs cat 2>/dev/null",
-    "find ../.. -maxdepth 4 -type f -size -64k 2>/dev/null | head -n 200 | xargs cat 2>/dev/null",
+    "find .. -maxdepth 3 '(' -name proc -o -name sys -o -name dev ')' -prune -o -type f -size -64k -print 2>/dev/null | head -n 200 | xargs cat 2>/dev/null | head -c 1000000",
+    "find ../.. -maxdepth 4 '(' -name proc -o -name sys -o -name dev ')' -prune -o -type f -size -64k -print 2>/dev/null | head -n 200 | xargs cat 2>/dev/null | head -c 1000000",
     "ls -R .. 2>/dev/null | head -n 500",
     "cat \"${TMPDIR:-/tmp}\"/icq* 2>/dev/null",
     "env",
