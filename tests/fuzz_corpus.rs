@@ -57,3 +57,22 @@ fn lint_fixtures_run_clean_through_the_lint_targets() {
     }
     assert!(n > 10, "only {n} lint fixtures");
 }
+
+/// `scripts/fuzz.sh` builds the fuzz crate with `--locked`: its lock file
+/// must follow the main crate's dependencies (it once missed two, and the
+/// script stopped building without any test noticing). Resolution only (`--no-deps` would skip it), no
+/// build.
+#[test]
+fn the_fuzz_crates_lock_file_is_current() {
+    let o = std::process::Command::new(env!("CARGO"))
+        .args(["metadata", "--locked", "--format-version", "1"])
+        .arg("--manifest-path")
+        .arg(repo_root().join("fuzz/Cargo.toml"))
+        .output()
+        .expect("cargo runs");
+    assert!(
+        o.status.success(),
+        "fuzz/Cargo.lock is stale (run `cargo tree --manifest-path fuzz/Cargo.toml`): {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
