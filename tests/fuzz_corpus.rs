@@ -60,8 +60,8 @@ fn lint_fixtures_run_clean_through_the_lint_targets() {
 
 /// `scripts/fuzz.sh` builds the fuzz crate with `--locked`: its lock file
 /// must follow the main crate's dependencies (it once missed two, and the
-/// script stopped building without any test noticing). Resolution only (`--no-deps` would skip it), no
-/// build.
+/// script stopped building without any test noticing). Resolution only
+/// (`--no-deps` would skip it), no build.
 #[test]
 fn the_fuzz_crates_lock_file_is_current() {
     let o = std::process::Command::new(env!("CARGO"))
