@@ -212,8 +212,8 @@ pub fn of(h: &History, v: &Violation) -> RootCause {
         Kind::ContentLeak | Kind::ExistenceLeak | Kind::Interference => {
             match carrier(h, v).and_then(|u| h.plan.id_classes[u]) {
                 Some(c) => format!("id-alias/{c}"),
-                None => match replay_kind(h, v) {
-                    Some(kind) => format!("id-replay/{kind}"),
+                None => match replay_of(h, v) {
+                    Some((kind, ..)) => format!("id-replay/{kind}"),
                     None if replays_checkpoint_id(h, v) => "id-replay/checkpoint-id".to_string(),
                     None => "shared-store".to_string(),
                 },
@@ -240,15 +240,15 @@ pub fn of(h: &History, v: &Violation) -> RootCause {
 /// seen: presented by the observing operation, by the session it was made
 /// in (a reopen with another user's thread id), or by the operation that
 /// changed or removed the data.
-pub fn replay_kind(h: &History, v: &Violation) -> Option<String> {
+/// `(kind, presenting user, user it was handed to)`.
+pub fn replay_of(h: &History, v: &Violation) -> Option<(String, usize, usize)> {
     use super::identifier_replay::{presented, presented_by_session};
-    presented_by_session(h, v.entry)
-        .or_else(|| presented(h, v.entry))
-        .or_else(|| {
-            let c = v.cause?;
-            presented_by_session(h, c).or_else(|| presented(h, c))
-        })
-        .map(|(kind, _)| kind)
+    let at = |i: usize| {
+        presented_by_session(h, i)
+            .or_else(|| presented(h, i))
+            .map(|(kind, owner)| (kind, h.entries[i].user, owner))
+    };
+    at(v.entry).or_else(|| at(v.cause?))
 }
 
 /// Whether `v` was seen through a checkpoint id the observer never saved

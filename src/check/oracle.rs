@@ -483,7 +483,7 @@ fn resource(op: &Op) -> Option<String> {
     match op {
         Op::SaveMemory { agent, .. } | Op::ReadMemory { agent } => Some(format!("memory:{agent}")),
         Op::Evict { call_id, .. } => Some(format!("evicted:{call_id}")),
-        Op::CkRemove { id } | Op::CkGet { id } => Some(ck_key(id)),
+        Op::CkRemove { id } => Some(ck_key(id)),
         Op::CkSave { checkpoint } => Some(ck_key(&checkpoint.id)),
         _ => op.path(),
     }

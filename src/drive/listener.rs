@@ -122,13 +122,14 @@ impl Listener {
         })
     }
 
-    /// `op` as it runs: the listener's port in place of the placeholder.
-    pub fn craft(&self, op: &Op) -> Op {
+    /// `op` as it runs, when it names the listener: its port in place of
+    /// the placeholder. `None`: the operation runs as planned.
+    pub fn craft(&self, op: &Op) -> Option<Op> {
         match op {
-            Op::Execute { command } if command.contains(LISTENER_PORT) => Op::Execute {
+            Op::Execute { command } if command.contains(LISTENER_PORT) => Some(Op::Execute {
                 command: command.replace(LISTENER_PORT, &self.port.to_string()),
-            },
-            _ => op.clone(),
+            }),
+            _ => None,
         }
     }
 

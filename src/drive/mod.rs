@@ -229,10 +229,14 @@ struct Known<'a> {
 /// handed out, so the operation is not performed.
 fn crafted(op: &Op, user: usize, known: &Known) -> Option<Op> {
     let entries = known.entries;
-    if let Some(mark) = op.path().and_then(|p| {
-        let p = p.trim_start_matches('/');
-        p.strip_prefix(REPLAY_MARK).map(str::to_string)
-    }) {
+    // A path handed to another user, named by its mark until now.
+    let mark = match op {
+        Op::Read { path } | Op::ReadBytes { path } | Op::Exists { path } => {
+            path.strip_prefix(REPLAY_MARK)
+        }
+        _ => None,
+    };
+    if let Some(mark) = mark {
         let (kind, owner) = mark.rsplit_once('@')?;
         let path = handed_path(kind, owner.parse().ok()?, entries)?;
         return Some(match op {
@@ -339,7 +343,7 @@ pub async fn drive(
             let (u, profile) = (*u, cfg.profile.clone());
             let (tenancy, id) = (tenancy.clone(), plan.users[u].clone());
             // Run with the listener's port; recorded as planned.
-            let run = port.as_ref().map_or_else(|| op.clone(), |l| l.craft(&op));
+            let run = port.as_ref().and_then(|l| l.craft(&op));
             tasks.spawn(async move {
                 let work = async {
                     match &op {
@@ -352,7 +356,9 @@ pub async fn drive(
                             .open_presenting(&id, Some((kind, value)))
                             .await
                             .map(|s| (Obs::Unit, Some(s))),
-                        _ => exec(&session, &run, &profile).await.map(|o| (o, None)),
+                        _ => exec(&session, run.as_ref().unwrap_or(&op), &profile)
+                            .await
+                            .map(|o| (o, None)),
                     }
                 };
                 let (outcome, reopened) = match tokio::time::timeout(limit, work).await {

@@ -174,21 +174,19 @@ fn story(h: &History, v: &Violation, rc: &RootCause) -> Vec<String> {
     };
     let hostile = crate::check::cause::carrier(h, v);
     // An identifier handed to one user and presented by another.
-    let replayed = |o: usize| {
-        let kind = rc.class.strip_prefix("id-replay/")?;
-        let by = crate::check::identifier_replay::presented_by_session(h, v.entry)
-            .or_else(|| crate::check::identifier_replay::presented(h, v.entry))
-            .map(|_| v.observer)
-            .or_else(|| cause_entry.map(|c| h.entries[c].user))
-            .unwrap_or(v.observer);
-        let owner = if by == o { v.observer } else { o };
-        Some(format!(
-            "{} presented the {kind} the app had handed to {}, and was served {}'s {store}: the app trusts the identifier without checking who presents it.",
-            name(by),
-            name(owner),
-            name(owner)
-        ))
-    };
+    let replayed = rc
+        .class
+        .starts_with("id-replay/")
+        .then(|| crate::check::cause::replay_of(h, v))
+        .flatten()
+        .map(|(kind, by, owner)| {
+            format!(
+                "{} presented the {kind} the app had handed to {}, and was served {}'s {store}: the app trusts the identifier without checking who presents it.",
+                name(by),
+                name(owner),
+                name(owner)
+            )
+        });
     let mut lines = Vec::new();
     match (v.kind, v.owner, cause_entry) {
         (Kind::ContentLeak | Kind::ExistenceLeak, Some(o), Some(w)) => {
@@ -209,7 +207,7 @@ fn story(h: &History, v: &Violation, rc: &RootCause) -> Vec<String> {
                 at(v.entry),
                 v.detail
             ));
-            lines.push(match (hostile, replayed(o)) {
+            lines.push(match (hostile, replayed) {
                 (Some(x), _) => why_alias(x, other_than(x, v.observer, o)),
                 (None, Some(line)) => line,
                 (None, None) => format!(
@@ -229,7 +227,7 @@ fn story(h: &History, v: &Violation, rc: &RootCause) -> Vec<String> {
                 at(v.entry),
                 v.detail
             ));
-            lines.push(match (hostile, replayed(o)) {
+            lines.push(match (hostile, replayed) {
                 (Some(x), _) => why_alias(x, other_than(x, v.observer, o)),
                 (None, Some(line)) => line,
                 (None, None) => format!(

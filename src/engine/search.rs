@@ -157,6 +157,10 @@ impl Engine<'_> {
         partitioned: bool,
     ) -> Result<(), String> {
         let mut left = cases;
+        // Only a family that judges presentations of identifiers counts them.
+        let replays = !fam
+            .identifier_kinds(&self.caps, &self.gen.identifiers)
+            .is_empty();
         // Every search runs at least one case, whatever the budget says.
         let mut first = true;
         // The case's index in this search (partitions take every n-th).
@@ -205,10 +209,7 @@ impl Engine<'_> {
                 st.coverage.merge(&ev.coverage);
                 st.operations += ev.history.entries.len();
                 st.tally_classes(&ev.history);
-                if !fam
-                    .identifier_kinds(&self.caps, &self.gen.identifiers)
-                    .is_empty()
-                {
+                if replays {
                     st.tally_replays(&ev.history);
                 }
                 if ev.has_new(&st.known) {

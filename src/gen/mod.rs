@@ -163,10 +163,10 @@ pub fn lockstep_writes(cfg: &GenConfig) -> BoxedStrategy<Scenario> {
         .boxed()
 }
 
-/// Identifier replay: every user (plain ids) first makes the same number
-/// of saves, each handing it an identifier ([`REPLAY_KINDS`]), then
-/// presents identifiers handed to others; run in two phases (see
-/// [`Scenario::phased`]), so that every save precedes every presentation. Where the subject hands out
+/// Identifier replay: every user (plain ids) first makes saves, each
+/// handing it an identifier ([`REPLAY_KINDS`]), then presents identifiers
+/// handed to others; run in two phases (see [`Scenario::phased`]), so that
+/// every save precedes every presentation. Where the subject hands out
 /// identifiers at open, a presentation may also be a reopen with another
 /// user's, followed by a look at the history and checkpoints it got.
 pub fn replay(cfg: &GenConfig) -> BoxedStrategy<Scenario> {
@@ -208,6 +208,15 @@ pub fn replay(cfg: &GenConfig) -> BoxedStrategy<Scenario> {
     } else {
         replay_kinds
     });
+    // After a reopen with another user's identifier: a look at what the
+    // session holds, through the stores the subject has.
+    let mut look = Vec::new();
+    if has(|c| c.history) {
+        look.push(OpSpec::HistGet);
+    }
+    if has(|c| c.checkpoints) {
+        look.push(OpSpec::CkList);
+    }
     let present = if kinds == 0 {
         (replay, any::<u8>(), any::<u8>())
             .prop_map(|(k, d, via)| vec![OpSpec::Replay(k, d, via)])
@@ -216,11 +225,11 @@ pub fn replay(cfg: &GenConfig) -> BoxedStrategy<Scenario> {
         prop_oneof![
             3 => (replay, any::<u8>(), any::<u8>())
                 .prop_map(|(k, d, via)| vec![OpSpec::Replay(k, d, via)]),
-            2 => (0..kinds, any::<u8>()).prop_map(|(k, d)| vec![
-                OpSpec::PresentAtOpen(k, d),
-                OpSpec::HistGet,
-                OpSpec::CkList,
-            ]),
+            2 => (0..kinds, any::<u8>()).prop_map(move |(k, d)| {
+                let mut ops = vec![OpSpec::PresentAtOpen(k, d)];
+                ops.extend(look.iter().copied());
+                ops
+            }),
         ]
         .boxed()
     };
