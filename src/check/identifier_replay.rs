@@ -9,8 +9,9 @@
 //! too. Then each user presents identifiers handed to *other* users to
 //! every operation that takes one: checkpoint get and remove, read,
 //! read_bytes and exists of the path, and a reopened session presenting
-//! the other user's thread id (followed by a look at the history and the
-//! checkpoints it got). Anything of the other user's that the presenter
+//! the other user's identifier, e.g. a thread id or a workspace ref
+//! (followed by a look at the history, the checkpoints and a search of the
+//! files it got). Anything of the other user's that the presenter
 //! then reads, lists, changes or removes is a finding on the store it
 //! belongs to (C2 checkpoints, C3 history, C1 files and memory).
 //!

@@ -168,7 +168,7 @@ pub fn lockstep_writes(cfg: &GenConfig) -> BoxedStrategy<Scenario> {
 /// handed to others; run in two phases (see [`Scenario::phased`]), so that
 /// every save precedes every presentation. Where the subject hands out
 /// identifiers at open, a presentation may also be a reopen with another
-/// user's, followed by a look at the history and checkpoints it got.
+/// user's, followed by a look at the history, checkpoints and files it got.
 pub fn replay(cfg: &GenConfig) -> BoxedStrategy<Scenario> {
     let (lo, hi) = user_range(cfg);
     let (lo, hi) = (lo.max(2), hi.max(2));
@@ -216,6 +216,11 @@ pub fn replay(cfg: &GenConfig) -> BoxedStrategy<Scenario> {
     }
     if has(|c| c.checkpoints) {
         look.push(OpSpec::CkList);
+    }
+    if has(|c| c.files) {
+        // A workspace reached by another user's ref (a container, a
+        // directory) shows that user's saved files to a search.
+        look.push(OpSpec::Grep(0));
     }
     let present = if kinds == 0 {
         (replay, any::<u8>(), any::<u8>())

@@ -156,9 +156,13 @@ class _Ready(Subject):
     def parts(self, t: Any, user_id: str) -> dict:
         raise NotImplementedError
 
-    async def open(self, t: Any, user_id: str) -> WorkspaceSession:
+    def identifiers(self, s: WorkspaceSession) -> dict | None:
+        """What the app hands this session's user to present again."""
+        return None
+
+    async def open(self, t: Any, user_id: str, present: dict | None = None) -> WorkspaceSession:
         try:
-            p = self.parts(t, user_id)
+            p = self.parts(t, user_id, present) if present else self.parts(t, user_id)
             p.setdefault("checkpoint_store", self.checkpoint_store(t, user_id))
             p["history"] = t.histories.setdefault(user_id, [])
             s = await session_of(p)
@@ -166,6 +170,11 @@ class _Ready(Subject):
             raise
         except Exception as e:  # noqa: BLE001 - the app would fail this request
             raise AdapterError("refused", _short(e))
+        ids = self.identifiers(s)
+        if ids and not present:
+            # The user's own client keeps what it was handed (a presented
+            # identifier is not kept).
+            s.identifiers = ids
         try:
             return await _SEEDS.apply_async(t, s)
         except AdapterError:
@@ -302,6 +311,137 @@ class MemorySharedNamespace(MemoryNamespaced):
         return "app"
 
 
+class DockerPerSession(_Ready):
+    """pydantic-ai-backends' `DockerWorkspace`, configured once for the app
+    as the docs write it (`create_deep_agent(workspace=DockerWorkspace())`,
+    here with `image=` naming the local sandbox image, since the default
+    python:3.12-slim cannot be pulled). A run without a ref gets a new
+    container (`pydantic-ai-workspace-<16 hex>`), kept after the run; the
+    app keeps each user's ref on its side (as it keeps the user's message
+    history, which carries the ref) and comes back with it, so a returning
+    user attaches to its own container. Memory, plans and evicted results
+    live in the container; checkpoints in `FileCheckpointStore(
+    f"/checkpoints/{user_id}")` on the host. The tenancy's containers are
+    removed with `DockerWorkspace.destroy` when it closes."""
+
+    kind = "ws-docker-per-session"
+
+    def __init__(self) -> None:
+        from ..factories import docker_reachable, sandbox_image
+
+        self.image = sandbox_image()
+        why = docker_reachable(self.image)
+        if why is not None:
+            raise AdapterError("unsupported", f"{self.kind} needs Docker: {why}")
+
+    def capability(self, t: Any) -> Any:
+        from pydantic_ai_backends.workspaces import DockerWorkspace
+
+        return DockerWorkspace(image=self.image)
+
+    def new_tenancy(self, tid: str) -> Any:
+        t = super().new_tenancy(tid)
+        t.cap = self.capability(t)
+        t.backends = {}  # user id -> the backends its sessions ran on
+        return t
+
+    async def close_tenancy(self, t: Any) -> None:
+        try:
+            refs = {b.ref.id: b.ref for bs in t.backends.values() for b in bs if b.ref is not None}
+            for ref in refs.values():
+                await t.cap.destroy(ref)
+        finally:
+            super().close_tenancy(t)
+
+    def ref_for(self, t: Any, user_id: str, present: dict | None) -> Any:
+        """The ref the app opens the user's workspace with: the one it kept
+        for the user, or none (a new container) on a first visit."""
+        mine = [b.ref for b in t.backends.get(user_id, ()) if b.ref is not None]
+        return mine[-1] if mine else None
+
+    def parts(self, t: Any, user_id: str, present: dict | None = None) -> dict:
+        from pydantic_ai.workspaces import Workspace
+
+        backend = t.cap.backend(self.ref_for(t, user_id, present))
+        if not present:
+            # The app keeps the ref of the user's own session, never one a
+            # request presented.
+            t.backends.setdefault(user_id, []).append(backend)
+        return {"workspace": Workspace(backend)}
+
+
+class DockerFixedName(DockerPerSession):
+    """`DockerWorkspace(container_name=...)` configured once for the app,
+    as the docs offer it so that "a later process finds the same container
+    by name": every run, whoever's, attaches to that one container. The
+    name carries the tenancy's temp suffix so that parallel fresh apps do
+    not meet (within an app it is fixed).
+
+    The container is created once before the first session, as an app's
+    startup (lifespan) would: without that, concurrent first runs race in
+    pydantic-ai-backends 0.2.37 (each finds no container and creates one
+    under the name) and all but one fail with Docker's 409 Conflict."""
+
+    kind = "ws-docker-fixed-name"
+
+    async def open(self, t: Any, user_id: str, present: dict | None = None) -> WorkspaceSession:
+        from pydantic_ai.workspaces import Workspace
+
+        async with t.startup:
+            if not t.started:
+                try:
+                    await Workspace(t.cap.backend()).working_dir()
+                except Exception as e:  # noqa: BLE001 - the app would not start
+                    raise AdapterError("failed", f"creating the app's container: {_short(e)}")
+                t.started = True
+        return await super().open(t, user_id, present)
+
+    def capability(self, t: Any) -> Any:
+        from pydantic_ai_backends.workspaces import DockerWorkspace
+
+        import asyncio
+
+        t.container = f"isocheck-app-sandbox-{os.path.basename(t.top).rsplit('-', 1)[-1].lower()}"
+        t.startup, t.started = asyncio.Lock(), False
+        return DockerWorkspace(image=self.image, container_name=t.container)
+
+    async def close_tenancy(self, t: Any) -> None:
+        from pydantic_ai.workspaces import WorkspaceRef
+
+        try:
+            await t.cap.destroy(WorkspaceRef(provider="docker", id=t.container))
+        finally:
+            await super().close_tenancy(t)
+
+
+class DockerRequestRef(DockerPerSession):
+    """A container per session as in ws-docker-per-session, but the app
+    takes the workspace ref from the request: the client sends back the
+    message history, which carries the ref the app handed out, and the app
+    passes it to `DockerWorkspace.get_workspace(ctx, ref=...)` unchanged.
+    pydantic-ai-backends checks that the ref names a container a
+    DockerWorkspace created, not whose it is. Declares the identifier
+    `workspace_ref` (the container name the ref carries)."""
+
+    kind = "ws-docker-request-ref"
+
+    def capabilities(self) -> dict:
+        caps = super().capabilities()
+        caps["identifiers"] = ["workspace_ref"]
+        return caps
+
+    def identifiers(self, s: WorkspaceSession) -> dict | None:
+        ref = getattr(s.workspace.backend, "ref", None)
+        return {"workspace_ref": ref.id} if ref is not None else None
+
+    def ref_for(self, t: Any, user_id: str, present: dict | None) -> Any:
+        from pydantic_ai.workspaces import WorkspaceRef
+
+        if present and present.get("workspace_ref"):
+            return WorkspaceRef(provider="docker", id=present["workspace_ref"])
+        return super().ref_for(t, user_id, present)
+
+
 READY: dict[str, Callable[[], Subject]] = {
     "ws-shared": SharedWorkspace,
     "ws-local-per-user": LocalPerUser,
@@ -309,4 +449,7 @@ READY: dict[str, Callable[[], Subject]] = {
     "ws-confined-hashed": ConfinedHashed,
     "memory-user-namespace": MemoryNamespaced,
     "memory-shared-namespace": MemorySharedNamespace,
+    "ws-docker-per-session": DockerPerSession,
+    "ws-docker-fixed-name": DockerFixedName,
+    "ws-docker-request-ref": DockerRequestRef,
 }
