@@ -1,8 +1,11 @@
-//! The adapter's operations/second (isocheck driving `pattern-a` through
-//! the protocol, 8 users pipelined) next to the same Python backend's
+//! The adapter's operations/second (isocheck driving a subject through the
+//! protocol, 8 users pipelined) next to the same Python backend's
 //! in-process rate on exactly the same sequence of operations
-//! (adapters/python/isocheck_adapter/bench.py), same run.
-//! Needs target/py-venv (scripts/python-venv.sh).
+//! (adapters/python/isocheck_adapter/bench.py), same run, in both pinned
+//! environments: the guide's pydantic-deep 0.3.44 (`pattern-a`, a
+//! StateBackend per user; target/py-venv) and 0.3.50 (a `StateWorkspace`
+//! document per user through the workspace API; target/py-venv-latest).
+//! An environment that is missing is reported as skipped.
 //!
 //! The old in-process loop is printed too: it gave user `u` only the `i`
 //! with `i % 16` in `{u, u + 8}`, so its backends held 2 files where the
@@ -51,15 +54,58 @@ fn own_cpu() -> f64 {
     tv(ru.ru_utime) + tv(ru.ru_stime)
 }
 
+/// One pinned environment: its venv, the factory the adapter serves and
+/// the in-process baseline of the same sequence.
+struct Env {
+    label: &'static str,
+    venv: &'static str,
+    script: &'static str,
+    factory: &'static str,
+    /// Extra argument of `isocheck_adapter.bench` for the baseline.
+    mode: &'static str,
+    baseline: &'static str,
+}
+
+const ENVS: [Env; 2] = [
+    Env {
+        label: "pydantic-deep 0.3.44 (backend API)",
+        venv: "py-venv",
+        script: "scripts/python-venv.sh",
+        factory: "pattern-a",
+        mode: "",
+        baseline: "in-process StateBackend",
+    },
+    Env {
+        label: "pydantic-deep 0.3.50 (workspace API)",
+        venv: "py-venv-latest",
+        script: "scripts/python-venv.sh latest",
+        factory: "isocheck_adapter.bench:state_workspace",
+        mode: "workspace",
+        baseline: "in-process StateWorkspace (WorkspaceOps)",
+    },
+];
+
 fn main() {
+    for env in &ENVS {
+        bench(env);
+        println!();
+    }
+}
+
+fn bench(env: &Env) {
     let root = env!("CARGO_MANIFEST_DIR");
-    let py = format!("{root}/target/py-venv/bin/python");
+    let py = format!("{root}/target/{}/bin/python", env.venv);
+    println!("== {} ({})", env.label, env.venv);
     if !std::path::Path::new(&py).exists() {
-        println!("skipped: {py} is missing (run scripts/python-venv.sh)");
+        println!("skipped: {py} is missing (run {})", env.script);
         return;
     }
+    let mut args = vec!["-m".to_string(), "isocheck_adapter.bench".into(), ROUNDS.to_string()];
+    if !env.mode.is_empty() {
+        args.push(env.mode.into());
+    }
     let out = std::process::Command::new(&py)
-        .args(["-m", "isocheck_adapter.bench", &ROUNDS.to_string()])
+        .args(&args)
         .output()
         .expect("python runs");
     let text = String::from_utf8_lossy(&out.stdout);
@@ -75,7 +121,7 @@ fn main() {
     };
     let inproc = figure("ops_per_sec ");
     let inproc_cpu = figure("cpu_us_per_op ");
-    let old_loop = figure("old_loop_ops_per_sec ");
+    let old_loop = (env.mode.is_empty()).then(|| figure("old_loop_ops_per_sec "));
 
     let rt = tokio::runtime::Runtime::new().unwrap();
     let (rate, seq, py_cpu, rust_cpu) = rt.block_on(async {
@@ -85,7 +131,7 @@ fn main() {
                 "-m",
                 "isocheck_adapter",
                 "--factory",
-                "pattern-a",
+                env.factory,
             ]
             .map(String::from)
             .to_vec(),
@@ -128,17 +174,19 @@ fn main() {
         f.stop().await.unwrap();
         (rate, seq, py_cpu, rust_cpu)
     });
-    println!("adapter (pattern-a, 8 users pipelined):   {rate:>10.0} ops/s");
-    println!("adapter (one request at a time):          {seq:>10.0} ops/s");
-    println!("in-process StateBackend (same sequence):  {inproc:>10.0} ops/s");
+    println!("adapter ({}, 8 users pipelined): {rate:.0} ops/s", env.factory);
+    println!("adapter (one request at a time): {seq:.0} ops/s");
+    println!("{} (same sequence): {inproc:.0} ops/s", env.baseline);
     println!("adapter / in-process: {:.2} (goal >= 0.50)", rate / inproc);
     println!(
         "CPU per operation, pipelined: adapter process {py_cpu:.1} us, isocheck {rust_cpu:.1} us; \
          in-process {inproc_cpu:.1} us"
     );
-    println!(
-        "(the old in-process loop, 2 files per user instead of 16: {old_loop:.0} ops/s; \
-         adapter / that: {:.2})",
-        rate / old_loop
-    );
+    if let Some(old_loop) = old_loop {
+        println!(
+            "(the old in-process loop, 2 files per user instead of 16: {old_loop:.0} ops/s; \
+             adapter / that: {:.2})",
+            rate / old_loop
+        );
+    }
 }
