@@ -100,7 +100,11 @@ fn bench(env: &Env) {
         println!("skipped: {py} is missing (run {})", env.script);
         return;
     }
-    let mut args = vec!["-m".to_string(), "isocheck_adapter.bench".into(), ROUNDS.to_string()];
+    let mut args = vec![
+        "-m".to_string(),
+        "isocheck_adapter.bench".into(),
+        ROUNDS.to_string(),
+    ];
     if !env.mode.is_empty() {
         args.push(env.mode.into());
     }
@@ -174,7 +178,10 @@ fn bench(env: &Env) {
         f.stop().await.unwrap();
         (rate, seq, py_cpu, rust_cpu)
     });
-    println!("adapter ({}, 8 users pipelined): {rate:.0} ops/s", env.factory);
+    println!(
+        "adapter ({}, 8 users pipelined): {rate:.0} ops/s",
+        env.factory
+    );
     println!("adapter (one request at a time): {seq:.0} ops/s");
     println!("{} (same sequence): {inproc:.0} ops/s", env.baseline);
     println!("adapter / in-process: {:.2} (goal >= 0.50)", rate / inproc);

@@ -98,14 +98,28 @@ fn a_fixed_container_name_is_one_container_for_every_user() {
     let (code, v, err) = run(
         &py,
         "ws-docker-fixed-name",
-        &["--cases", "1", "--max-ops", "4", "--scenarios", "cross-read"],
+        &[
+            "--cases",
+            "1",
+            "--max-ops",
+            "4",
+            "--scenarios",
+            "cross-read",
+        ],
     );
     assert_eq!(code, 1, "{err}\n{v:#}");
     assert_eq!(causes(&v), ["cross-read:C1:shared-store"], "{v:#}");
     let (code, v, err) = run(
         &py,
         "ws-docker-fixed-name --agent",
-        &["--cases", "1", "--max-ops", "4", "--scenarios", "cross-read"],
+        &[
+            "--cases",
+            "1",
+            "--max-ops",
+            "4",
+            "--scenarios",
+            "cross-read",
+        ],
     );
     assert_eq!(code, 1, "{err}\n{v:#}");
     assert_eq!(causes(&v), ["cross-read:C1:shared-store"], "{v:#}");
@@ -142,7 +156,14 @@ fn a_container_per_session_keeps_users_apart() {
     let (code, v, err) = run(
         &py,
         "ws-docker-per-session --agent",
-        &["--cases", "1", "--max-ops", "6", "--scenarios", "cross-read"],
+        &[
+            "--cases",
+            "1",
+            "--max-ops",
+            "6",
+            "--scenarios",
+            "cross-read",
+        ],
     );
     assert_eq!(code, 0, "{err}\n{v:#}");
     assert_eq!(item_status(&v, "C1"), "pass", "{v:#}");
@@ -174,7 +195,10 @@ fn a_workspace_ref_taken_from_the_request_reaches_another_users_container() {
         ],
     );
     assert_eq!(code, 1, "{err}\n{v:#}");
-    assert_eq!(verdict(&v, "identifier-replay", "workspace_ref"), "bypassed");
+    assert_eq!(
+        verdict(&v, "identifier-replay", "workspace_ref"),
+        "bypassed"
+    );
     let got = causes(&v);
     assert!(!got.is_empty(), "{v:#}");
     for c in &got {

@@ -182,3 +182,33 @@ fn validating_empty_and_dot_ids_still_leaves_nesting_open() {
         .iter()
         .any(|c| *c == "id-alias/dot" || *c == "id-alias/empty"));
 }
+
+/// Where plain ids already share a store, an alias pair seen on it is that
+/// shared store, whichever of them the search met first: memory-collision
+/// on one shared backend reports the shared memory (and the evicted
+/// results or files it looked at) as shared stores and never an id alias,
+/// and its memory observations do not end up witnessing the files finding.
+/// (An alias on a store plain ids do not share stays its own finding:
+/// `each_aliasing_id_class_is_its_own_finding`.)
+#[test]
+fn an_alias_pair_on_a_store_plain_ids_share_is_that_shared_store() {
+    for seed in ["1", "2", "3", "7"] {
+        let (code, v) = run_json(&[
+            "--subject",
+            "fixture:shared-state",
+            "--seed",
+            seed,
+            "--scenarios",
+            "memory-collision",
+        ]);
+        assert_eq!(code, 1, "{v:#}");
+        let fs = findings(&v);
+        assert!(
+            fs.iter().any(|f| f["store"] == "memory"),
+            "seed {seed}: {v:#}"
+        );
+        for f in fs {
+            assert_eq!(f["cause"], "shared-store", "seed {seed}: {f:#}");
+        }
+    }
+}

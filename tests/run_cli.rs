@@ -340,3 +340,48 @@ fn a_terminal_gets_colours_and_a_progress_bar_ci_and_no_color_do_not() {
     };
     assert!(!quick.contains("/13] "), "{quick}");
 }
+
+/// The subject errors the summary counts are listed by operation and
+/// error, the most frequent first, with the user id and temp paths
+/// replaced, in JSON and text: sanitize-collide's evictions that hit a
+/// file of another user's name. A subject that answered everything
+/// (`state`) has no list and no section.
+#[test]
+fn subject_errors_are_listed_by_operation_and_error() {
+    let args = [
+        "--subject",
+        "fixture:sanitize-collide",
+        "--seed",
+        "1",
+        "--cases",
+        "4",
+    ];
+    let (_, v) = run_json(&args);
+    let total = v["summary"]["subject_errors"].as_u64().unwrap();
+    assert!(total > 0, "{v:#}");
+    let errors = v["errors"].as_array().unwrap_or_else(|| panic!("{v:#}"));
+    let counts: Vec<u64> = errors
+        .iter()
+        .map(|e| e["count"].as_u64().unwrap())
+        .collect();
+    assert_eq!(counts.iter().sum::<u64>(), total, "{v:#}");
+    assert!(counts.windows(2).all(|w| w[0] >= w[1]), "{counts:?}");
+    assert!(errors.iter().any(|e| e["operation"] == "evict"), "{v:#}");
+    for e in errors {
+        let text = e["error"].as_str().unwrap();
+        assert!(!text.contains("/tmp/"), "a temp path in {text}");
+    }
+    let o = isocheck_in_root(&[&["run"], args.as_slice(), &["--format", "text"]].concat());
+    let text = stdout(&o);
+    assert!(
+        text.contains("Subject errors (recorded, never a pass)"),
+        "{text}"
+    );
+    assert!(text.contains(" x evict"), "{text}");
+
+    let (_, v) = run_json(&["--subject", "state", "--seed", "1", "--cases", "4"]);
+    assert_eq!(v["summary"]["subject_errors"], 0, "{v:#}");
+    assert!(v.get("errors").is_none(), "{v:#}");
+    let o = isocheck_in_root(&["run", "--subject", "state", "--seed", "1", "--cases", "4"]);
+    assert!(!stdout(&o).contains("Subject errors"));
+}

@@ -7,7 +7,8 @@
 //! - Scenarios: cases summed; `fail` if any part failed, else `aborted` if
 //!   any part was cut short, else `pass` if any part passed (that part made
 //!   the observations a pass needs), else `not-tested`. Id classes: aliased
-//!   if any part found the alias, tried and refused ids summed.
+//!   if any part found the alias, tried and refused ids summed; subject
+//!   errors summed per operation and error.
 //! - The checklist is judged again from the merged scenarios and findings.
 //! - A subject failure or an incomplete part makes the merged report say
 //!   so, naming the part.
@@ -15,7 +16,9 @@
 use super::checklist::checklist;
 use super::group;
 use crate::check::{self, Family};
-use crate::report::{ClassVerdict, IdentifierVerdict, Refusal, Report, ScenarioResult, Summary};
+use crate::report::{
+    ClassVerdict, IdentifierVerdict, Refusal, Report, ScenarioResult, SubjectErrors, Summary,
+};
 
 /// One report of `parts`, or why they are not the parts of one run.
 pub fn merge(mut parts: Vec<Report>) -> Result<Report, String> {
@@ -25,6 +28,7 @@ pub fn merge(mut parts: Vec<Report>) -> Result<Report, String> {
     let mut findings = Vec::new();
     let mut summary = Summary::default();
     let mut refusals: Vec<Refusal> = Vec::new();
+    let mut errors: std::collections::BTreeMap<(String, String), usize> = Default::default();
     let mut not_judged = Vec::new();
     let mut subject_failure = None;
     let mut incomplete = None;
@@ -46,6 +50,11 @@ pub fn merge(mut parts: Vec<Report>) -> Result<Report, String> {
                 Some(m) => m.users += r.users,
                 None => refusals.push(r.clone()),
             }
+        }
+        for e in &part.errors {
+            *errors
+                .entry((e.operation.clone(), e.error.clone()))
+                .or_default() += e.count;
         }
         for nj in &part.not_judged {
             if !not_judged.contains(nj) {
@@ -84,6 +93,7 @@ pub fn merge(mut parts: Vec<Report>) -> Result<Report, String> {
         scenarios,
         findings,
         refusals,
+        errors: SubjectErrors::from_counts(errors),
         not_judged,
         subject_failure,
         config_error: parts.iter().any(|p| p.config_error),

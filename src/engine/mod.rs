@@ -15,7 +15,7 @@ use sha2::{Digest, Sha256};
 
 use crate::canary::Minter;
 use crate::check::cause::{self, strength, RootCause};
-use crate::check::{CheckCtx, CheckOptions, Coverage, Family, Violation};
+use crate::check::{CheckCtx, CheckOptions, Coverage, Family, Surface, Violation};
 use crate::drive::{drive, DriveConfig, Fatal, History};
 use crate::gen::{display_id, materialize, GenConfig, Scenario};
 use crate::report::*;
@@ -97,21 +97,40 @@ struct Eval {
     violations: Vec<Violation>,
     /// The root cause of each violation.
     causes: Vec<RootCause>,
+    /// The store each violation was seen on (before an id alias's is
+    /// reported as the files of the root it aliases).
+    raw: Vec<Surface>,
     coverage: Coverage,
 }
 
 /// The root causes found so far, with the strongest kind each was seen as.
 type Known = std::collections::BTreeMap<RootCause, u8>;
 
-/// Whether violation `v` (cause `rc`) shows something not yet found: a
-/// new cause, or a known one seen more strongly (a content leak where only
-/// an existence leak was known). A hostile id reaching a store that plain
-/// ids are known to share is nothing new.
-fn is_new(v: &Violation, rc: &RootCause, known: &Known) -> bool {
+/// The shared-store causes that would make `rc` nothing new: on the store
+/// it is reported on and on the store it was seen on (`raw`), which
+/// differ for an id alias (reported on the files of the root it aliases).
+/// An alias pair seen sharing a memory store that plain ids share too is
+/// that shared store, not an alias.
+fn counterparts(rc: &RootCause, raw: Surface) -> Vec<RootCause> {
+    let Some(s) = cause::shared_counterpart(rc) else {
+        return Vec::new();
+    };
+    let mut out = vec![s.clone()];
+    if raw != s.surface {
+        out.push(RootCause { surface: raw, ..s });
+    }
+    out
+}
+
+/// Whether violation `v` (cause `rc`, seen on store `raw`) shows something
+/// not yet found: a new cause, or a known one seen more strongly (a content
+/// leak where only an existence leak was known). A hostile id reaching a
+/// store that plain ids are known to share is nothing new.
+fn is_new(v: &Violation, rc: &RootCause, raw: Surface, known: &Known) -> bool {
     if rc.class == "ambiguous" {
         return false;
     }
-    if cause::shared_counterpart(rc).is_some_and(|s| known.contains_key(&s)) {
+    if counterparts(rc, raw).iter().any(|s| known.contains_key(s)) {
         return false;
     }
     known.get(rc).is_none_or(|k| strength(v.kind) > *k)
@@ -119,10 +138,8 @@ fn is_new(v: &Violation, rc: &RootCause, known: &Known) -> bool {
 
 impl Eval {
     fn has_new(&self, known: &Known) -> bool {
-        self.violations
-            .iter()
-            .zip(&self.causes)
-            .any(|(v, rc)| is_new(v, rc, known))
+        (0..self.violations.len())
+            .any(|i| is_new(&self.violations[i], &self.causes[i], self.raw[i], known))
     }
 }
 
@@ -134,6 +151,9 @@ struct Engine<'a> {
     caps: crate::subject::Capabilities,
     /// error -> refused ids (printable), in first-seen order per error
     refusals: std::collections::BTreeMap<String, Vec<String>>,
+    /// (operation, error) -> how many operations the subject answered so
+    /// (the subject errors of the summary)
+    errors: std::collections::BTreeMap<(String, String), usize>,
     clock: Clock,
     /// Families still to run, the current one included (budget shares).
     families_left: usize,
@@ -177,22 +197,26 @@ impl Engine<'_> {
             Ok(h)
         })?;
         self.summary.operations += history.entries.len();
-        self.summary.subject_errors += history
-            .entries
-            .iter()
-            .filter(|e| match &e.outcome {
-                // Not-found answers, and edits whose text is absent, are
-                // expected answers of a working subject.
-                Err(SubjectError::NotFound(_)) => false,
-                Err(SubjectError::Failed(_)) => !matches!(e.op, crate::gen::Op::Edit { .. }),
-                // Refusing another user's identifier is the right answer.
-                Err(SubjectError::Refused(_)) => {
-                    !matches!(e.op, crate::gen::Op::ReopenPresenting { .. })
-                }
-                Err(_) => true,
-                Ok(_) => false,
-            })
-            .count();
+        for e in &history.entries {
+            let Some(err) = subject_error(e) else {
+                continue;
+            };
+            self.summary.subject_errors += 1;
+            // One entry per operation and error, whatever id and path it names.
+            let raw = &history.plan.users[e.user];
+            let mut text = err.to_string();
+            if raw.len() > 2 {
+                text = text.replace(raw.as_str(), "<id>");
+            }
+            let mut text = redact_paths(&text);
+            if let Some((cut, _)) = text.char_indices().nth(ERROR_CHARS) {
+                text.truncate(cut);
+                text.push('…');
+            }
+            let describe = e.op.describe();
+            let op = describe.split_whitespace().next().unwrap_or_default();
+            *self.errors.entry((op.to_string(), text)).or_default() += 1;
+        }
         for (u, r) in history.refused.iter().enumerate() {
             if let Some(err) = r {
                 // One refusal per error, whatever id and path it names.
@@ -217,22 +241,34 @@ impl Engine<'_> {
         };
         fam.check(&history, &ctx, &mut violations, &mut coverage);
         let causes = violations.iter().map(|v| cause::of(&history, v)).collect();
+        let raw = violations
+            .iter()
+            .map(|v| cause::surface(&history, v))
+            .collect();
         Ok(Eval {
             history,
             violations,
             causes,
+            raw,
             coverage,
         })
     }
 
     /// The findings a minimal case shows: for each cause it shows that is
-    /// new, its strongest violation, with the weaker ones as support.
-    fn findings_of(&self, fam: &dyn Family, ev: &Eval, known: &mut Known) -> Vec<Finding> {
+    /// new, its strongest violation, with the weaker ones as support; each
+    /// with the shared-store causes that, once found, make it nothing new
+    /// (see [`counterparts`]).
+    fn findings_of(
+        &self,
+        fam: &dyn Family,
+        ev: &Eval,
+        known: &mut Known,
+    ) -> Vec<(Finding, (RootCause, Vec<RootCause>))> {
         let mut out = Vec::new();
         let mut done: Vec<&RootCause> = Vec::new();
         let pairs: Vec<(&Violation, &RootCause)> = ev.violations.iter().zip(&ev.causes).collect();
-        for (v, rc) in &pairs {
-            if done.contains(rc) || !is_new(v, rc, known) {
+        for (i, (v, rc)) in pairs.iter().enumerate() {
+            if done.contains(rc) || !is_new(v, rc, ev.raw[i], known) {
                 continue;
             }
             done.push(rc);
@@ -270,7 +306,11 @@ impl Engine<'_> {
                     }
                 }
             }
-            out.push(f);
+            let by: Vec<RootCause> = (0..pairs.len())
+                .filter(|&j| pairs[j].1 == *rc)
+                .flat_map(|j| counterparts(rc, ev.raw[j]))
+                .collect();
+            out.push((f, ((*rc).clone(), by)));
             let k = known.entry((*rc).clone()).or_default();
             *k = (*k).max(strength(lead.kind));
         }
@@ -315,6 +355,23 @@ impl Engine<'_> {
         words.extend(self.cfg.replay_args.iter().cloned());
         words.join(" ")
     }
+}
+
+/// At most this many characters of a subject error are kept in a report.
+const ERROR_CHARS: usize = 240;
+
+/// The error of an entry that counts as a subject error: not a not-found
+/// answer, an edit whose text is absent (expected answers of a working
+/// subject) or another user's identifier refused (the right answer).
+fn subject_error(e: &crate::drive::Entry) -> Option<&SubjectError> {
+    let err = e.outcome.as_ref().err()?;
+    let counts = match err {
+        SubjectError::NotFound(_) => false,
+        SubjectError::Failed(_) => !matches!(e.op, crate::gen::Op::Edit { .. }),
+        SubjectError::Refused(_) => !matches!(e.op, crate::gen::Op::ReopenPresenting { .. }),
+        _ => true,
+    };
+    counts.then_some(err)
 }
 
 /// `text` with absolute paths replaced by `<path>`: refusals that differ

@@ -81,6 +81,7 @@ pub fn run(
         summary: Summary::default(),
         caps,
         refusals: Default::default(),
+        errors: Default::default(),
         clock: Clock::new(cfg.budget, cfg.timeout),
         families_left: families.len(),
         over: None,
@@ -238,6 +239,7 @@ fn assemble(
                 error,
             })
             .collect(),
+        errors: SubjectErrors::from_counts(eng.errors),
         not_judged: out.not_judged,
         subject_failure: out.failure,
         config_error: out.config_error,

@@ -8,6 +8,7 @@ use proptest::test_runner::{Config, TestRunner};
 use super::clock::{part, Cut};
 use super::{minter_for, rng_for, Engine, Known};
 use crate::canary::Minter;
+use crate::check::cause::RootCause;
 use crate::check::{Coverage, Family};
 use crate::drive::{Fatal, History};
 use crate::gen::{GenConfig, Scenario};
@@ -18,6 +19,9 @@ pub(super) struct Search {
     minter: Minter,
     known: Known,
     findings: Vec<Finding>,
+    /// For each finding, its cause and the shared-store causes that make
+    /// it nothing new when found (later in the search, too).
+    subsumed_by: Vec<(RootCause, Vec<RootCause>)>,
     coverage: Coverage,
     cases: usize,
     /// Operations the family's cases performed (shrink runs aside).
@@ -33,11 +37,35 @@ pub(super) struct Search {
 }
 
 impl Search {
+    /// Drops what a shared store found later in the search makes nothing
+    /// new (a hostile id, or another user's identifier, that reached a
+    /// store plain ids share): its findings and its cause.
+    fn drop_subsumed(&mut self) {
+        let gone: Vec<bool> = self
+            .subsumed_by
+            .iter()
+            .map(|(_, by)| by.iter().any(|c| self.known.contains_key(c)))
+            .collect();
+        for ((rc, _), g) in self.subsumed_by.iter().zip(&gone) {
+            let kept = |(i, (c, _)): (usize, &(RootCause, _))| c == rc && !gone[i];
+            if *g && !self.subsumed_by.iter().enumerate().any(kept) {
+                self.known.remove(rc);
+            }
+        }
+        let mut g = gone.iter();
+        self.findings
+            .retain(|_| !g.next().copied().unwrap_or(false));
+        let mut g = gone.iter();
+        self.subsumed_by
+            .retain(|_| !g.next().copied().unwrap_or(false));
+    }
+
     fn new(minter: Minter) -> Self {
         Search {
             minter,
             known: Known::new(),
             findings: Vec::new(),
+            subsumed_by: Vec::new(),
             coverage: Coverage::default(),
             cases: 0,
             operations: 0,
@@ -224,8 +252,10 @@ impl Engine<'_> {
                 }
             }
             let Some(ev) = found else { break };
-            let new = self.findings_of(fam, &ev, &mut st.known);
-            st.findings.extend(new);
+            for (f, by) in self.findings_of(fam, &ev, &mut st.known) {
+                st.findings.push(f);
+                st.subsumed_by.push(by);
+            }
         }
         Ok(())
     }
@@ -300,6 +330,8 @@ impl Engine<'_> {
         st: Search,
         outcome: Result<(), String>,
     ) -> (Vec<Finding>, ScenarioResult, Coverage, Option<String>) {
+        let mut st = st;
+        st.drop_subsumed();
         let classes = st.class_verdicts(fam);
         let identifiers =
             st.identifier_verdicts(fam.identifier_kinds(&self.caps, &self.gen.identifiers));

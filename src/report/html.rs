@@ -356,6 +356,19 @@ fn scenarios(o: &mut String, r: &Report) {
         }
         let _ = writeln!(o, "</ul>");
     }
+    if !r.errors.is_empty() {
+        let _ = writeln!(o, "<h2>Subject errors</h2>\n<ul>");
+        for e in &r.errors {
+            let _ = writeln!(
+                o,
+                "<li>{} &times; <code>{}</code>: {}</li>",
+                e.count,
+                esc(&e.operation),
+                esc(&e.error)
+            );
+        }
+        let _ = writeln!(o, "</ul>");
+    }
     let _ = writeln!(o, "<h2>Replay</h2>\n<pre>{}</pre>", esc(&r.replay));
 }
 

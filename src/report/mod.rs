@@ -409,6 +409,44 @@ pub struct Refusal {
     pub example: String,
 }
 
+/// Operations the subject answered with the same error (the summary's
+/// `subject_errors`, by operation and error; recorded, never a pass).
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema, PartialEq, Eq)]
+#[schemars(deny_unknown_fields)]
+pub struct SubjectErrors {
+    /// The operation, as traces name it (`save_memory`, `ck_get`, ...).
+    pub operation: String,
+    /// The error, with the user id and absolute paths replaced.
+    pub error: String,
+    pub count: usize,
+}
+
+impl SubjectErrors {
+    /// At most this many (operation, error) pairs are listed; the summary
+    /// counts them all.
+    pub const LISTED: usize = 20;
+
+    /// The list of a report: the most frequent first (then by operation
+    /// and error), at most [`Self::LISTED`].
+    pub fn from_counts(
+        counts: impl IntoIterator<Item = ((String, String), usize)>,
+    ) -> Vec<SubjectErrors> {
+        let mut out: Vec<SubjectErrors> = counts
+            .into_iter()
+            .map(|((operation, error), count)| SubjectErrors {
+                operation,
+                error,
+                count,
+            })
+            .collect();
+        out.sort_by(|a, b| {
+            (b.count, &a.operation, &a.error).cmp(&(a.count, &b.operation, &b.error))
+        });
+        out.truncate(Self::LISTED);
+        out
+    }
+}
+
 #[derive(Clone, Debug, Default, Serialize, Deserialize, JsonSchema, PartialEq, Eq)]
 #[schemars(deny_unknown_fields)]
 pub struct Summary {
@@ -528,6 +566,9 @@ pub struct Report {
     pub scenarios: Vec<ScenarioResult>,
     pub findings: Vec<Finding>,
     pub refusals: Vec<Refusal>,
+    /// What the subject errors of the summary were, the most frequent first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<SubjectErrors>,
     /// What could not be judged, and why (a pass never covers these).
     pub not_judged: Vec<NotJudged>,
     /// Set when the subject failed (crash, timeout, panic): isolation could

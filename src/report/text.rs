@@ -159,6 +159,17 @@ fn text(r: &Report, p: Paint) -> String {
             );
         }
     }
+    if !r.errors.is_empty() {
+        let _ = writeln!(o);
+        let _ = writeln!(o, "Subject errors (recorded, never a pass)");
+        for e in &r.errors {
+            let _ = writeln!(o, "  {:>5} x {:<14} {}", e.count, e.operation, e.error);
+        }
+        let listed: usize = r.errors.iter().map(|e| e.count).sum();
+        if listed < r.summary.subject_errors {
+            let _ = writeln!(o, "  {:>5} x others", r.summary.subject_errors - listed);
+        }
+    }
     if let Some(f) = &r.subject_failure {
         let _ = writeln!(o);
         let _ = writeln!(o, "{}", p.paint(RED, &format!("SUBJECT FAILURE: {f}")));
