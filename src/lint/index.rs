@@ -8,7 +8,7 @@
 //! `from app.core.memory import x` (the way Pysa's search roots do). When a
 //! suffix names several files, the one sharing most of the importer's path wins.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 use std::path::Path;
 
 /// Index of a file in the project (its position in the file list).
@@ -61,8 +61,8 @@ pub fn module_name(path: &Path, root: Option<&Path>) -> (Vec<String>, bool) {
 
 impl Index {
     pub fn new(modules: Vec<ModuleInfo>) -> Self {
-        let mut full = HashMap::new();
-        let mut suffix: HashMap<String, Vec<FileId>> = HashMap::new();
+        let mut full = HashMap::default();
+        let mut suffix: HashMap<String, Vec<FileId>> = HashMap::default();
         for (id, m) in modules.iter().enumerate() {
             full.entry(m.name.join(".")).or_insert(id);
             for k in 0..m.name.len() {

@@ -2,7 +2,7 @@
 //! their aliases, functions and their scopes, module-level bindings, every call
 //! site, and which functions are on a per-request path.
 
-use std::collections::{HashMap, HashSet};
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
 use ruff_python_ast::visitor::{self, Visitor};
 use ruff_python_ast::{self as ast, Expr, Stmt};
@@ -694,12 +694,12 @@ impl<'a> Collector<'a> {
             per_request: false,
             cached,
             locals,
-            loads: HashSet::new(),
-            attr_loads: HashSet::new(),
-            state_loads: HashSet::new(),
+            loads: HashSet::default(),
+            attr_loads: HashSet::default(),
+            state_loads: HashSet::default(),
             calls_funcs: Vec::new(),
-            local_assigns: HashMap::new(),
-            globals: HashSet::new(),
+            local_assigns: HashMap::default(),
+            globals: HashSet::default(),
             nested: self.scopes.iter().any(|s| matches!(s, Scope::Func(_))),
             reached_from: None,
         });

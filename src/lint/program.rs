@@ -3,7 +3,7 @@
 //! checked. Resolves a call in one file to the function it runs, in the same
 //! file or another one.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 
 use ruff_python_ast::Expr;
 

@@ -8,7 +8,7 @@
 //!   a helper that hands its argument to a helper in a third file is summarised
 //!   with that one's summary.
 
-use std::collections::HashSet;
+use rustc_hash::FxHashSet as HashSet;
 
 use rayon::prelude::*;
 use ruff_python_ast::visitor::{self, Visitor};
@@ -59,7 +59,7 @@ pub fn needed(models: &[Model], index: &Index, paths: &[String]) -> Vec<(FileId,
 /// Taint summaries of the needed functions, in rounds.
 pub fn compute(models: &[Model], index: &Index, paths: &[String]) -> Summaries {
     let wanted = needed(models, index, paths);
-    let mut summaries = Summaries::new();
+    let mut summaries = Summaries::default();
     if wanted.is_empty() {
         return summaries;
     }
@@ -107,7 +107,7 @@ pub fn returned_kind(
             (file, fi, format!("{}()", ctx.describe(file, fi)))
         }
     };
-    let mut seen = HashSet::new();
+    let mut seen = HashSet::default();
     fn_returns(ctx.models, ctx, file, fi, &mut seen).map(|k| (k, name))
 }
 

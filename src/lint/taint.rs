@@ -6,7 +6,8 @@
 //! [`summarize`] computes with this same engine. Every hit carries its flow:
 //! the source parameter, the calls it went through, the sink.
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
+use std::collections::VecDeque;
 
 use ruff_python_ast::visitor::{self, Visitor};
 use ruff_python_ast::{self as ast, CmpOp, Expr, Stmt, UnaryOp};
@@ -76,9 +77,9 @@ fn engine<'c, 'm, 'a>(ctx: &'c Ctx<'m, 'a>) -> Engine<'c, 'm, 'a> {
         ctx,
         m,
         came_from: vec![None; n],
-        tainted: vec![HashSet::new(); n],
+        tainted: vec![HashSet::default(); n],
         summaries: vec![None; n],
-        in_progress: HashSet::new(),
+        in_progress: HashSet::default(),
         emit: true,
         queue: VecDeque::new(),
         hits: Vec::new(),
@@ -115,7 +116,7 @@ pub fn summarize(ctx: &Ctx, fi: usize) -> FnSummary {
         e.tainted[fi] = tainted;
         e.queue.push_back(fi);
         drain(&mut e);
-        let mut seen = HashSet::new();
+        let mut seen = HashSet::default();
         e.hits
             .retain(|h| seen.insert((h.range.start(), h.range.end())));
         e
@@ -126,7 +127,7 @@ pub fn summarize(ctx: &Ctx, fi: usize) -> FnSummary {
         let lines = LineIndex::from_source_text(m.source);
         let path = ctx.paths.get(ctx.file).cloned().unwrap_or_default();
         for &k in &params {
-            for hit in run(HashSet::from([k])).hits {
+            for hit in run(HashSet::from_iter([k])).hits {
                 let steps = hit
                     .flow
                     .iter()
@@ -184,7 +185,7 @@ pub fn analyze(ctx: &Ctx) -> Vec<Hit> {
         }
     }
     drain(&mut e);
-    let mut seen = HashSet::new();
+    let mut seen = HashSet::default();
     e.hits
         .retain(|h| seen.insert((h.range.start(), h.range.end())));
     e.hits
@@ -1100,7 +1101,7 @@ fn ends_with_separator(e: &Expr) -> bool {
 
 /// `if "/" in x or ".." in x: raise`: names checked for both a separator and dots.
 fn separator_checks<'a>(values: &'a [Expr]) -> Vec<&'a str> {
-    let mut seen: HashMap<&'a str, (bool, bool)> = HashMap::new();
+    let mut seen: HashMap<&'a str, (bool, bool)> = HashMap::default();
     for v in values {
         match v {
             Expr::Compare(cmp) if cmp.ops.len() == 1 && cmp.ops[0] == CmpOp::In => {
