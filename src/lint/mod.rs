@@ -24,6 +24,7 @@ pub mod diagnostic;
 pub mod index;
 pub mod known;
 pub mod model;
+pub mod once;
 pub mod output;
 pub mod program;
 pub mod reach;
@@ -443,6 +444,7 @@ fn check_program(files: &[PathBuf], roots: &[PathBuf], leak: bool) -> Vec<Diagno
     // Whole-program stages: a panic here costs the cross-file facts, not the run.
     let whole = panic::catch_unwind(AssertUnwindSafe(|| {
         reach::propagate(&mut models, &idx, &paths);
+        once::mark(&mut models, Some(&idx), &paths);
     }));
     let summaries = match whole {
         Ok(()) => panic::catch_unwind(AssertUnwindSafe(|| summary::compute(&models, &idx, &paths)))
@@ -493,8 +495,9 @@ pub fn check_source(path: &str, source: &str) -> Vec<Diagnostic> {
             &[],
         ),
         Ok(parsed) => {
-            let models = [model::Model::build(source, &parsed.syntax().body)];
+            let mut models = [model::Model::build(source, &parsed.syntax().body)];
             let paths = [path.to_string()];
+            once::mark(&mut models, None, &paths);
             let ctx = program::Ctx {
                 models: &models,
                 index: None,

@@ -39,6 +39,8 @@ pub struct Func<'a> {
     pub entry: bool,
     /// Reachable from an entry point.
     pub per_request: bool,
+    /// Every call of it runs once for the app (see `lint::once`).
+    pub once: bool,
     /// Decorated with `functools.lru_cache`/`cache`.
     pub cached: bool,
     /// Parameters and names assigned in the body (minus `global` ones).
@@ -340,6 +342,7 @@ impl<'a> Model<'a> {
         // `self.x = X()` in `__init__` lives as long as the instance, whose
         // lifetime is not followed: not counted as fresh.
         let kept = cs.in_cached.is_some()
+            || f.once
             || !cs.targets.is_empty()
             || stored_in_container(f, cs.call.range());
         (f.per_request && !kept).then_some(f.name)
@@ -692,6 +695,7 @@ impl<'a> Collector<'a> {
             class,
             entry: false,
             per_request: false,
+            once: false,
             cached,
             locals,
             loads: HashSet::default(),

@@ -13,7 +13,10 @@ declare_rule! {
     /// Finds an in-memory checkpoint store (`InMemoryCheckpointStore()`, LangGraph
     /// `MemorySaver()`/`InMemorySaver()`) created inside a per-request path while
     /// checkpoints are enabled (`include_checkpoints=True`; always for LangGraph
-    /// checkpointers).
+    /// checkpointers). Not one made in a function that runs once for the app
+    /// wherever it is called from: a factory whose every call ends in a
+    /// global, application state, a cache or module scope (`_graph =
+    /// build_graph()` under `global _graph`), across modules.
     ///
     /// ## Why is this bad
     /// The store lives only as long as the request: every request starts with no

@@ -1,0 +1,111 @@
+//! Functions that run once for the app, wherever they are called from.
+//!
+//! A function is *once* when it is called at least once and every call of
+//! it runs once for the app: at module or class level, in a cached getter,
+//! kept in a global or in application state (`_graph = build_graph()` under
+//! `global _graph`), stored in a container that outlives the request, or
+//! made inside another once function. What such a function creates is not
+//! created per request even when a handler reaches it: `get_graph()` builds
+//! the graph, and the checkpointer in it, on the first request and keeps it.
+//! Handlers themselves are never once.
+
+use ruff_text_size::Ranged;
+
+use super::index::{FileId, Index};
+use super::model::{stored_in_container, Model, Scope};
+use super::program::Ctx;
+
+/// A call of function `callee` (file, index), from `caller` (file, index;
+/// `None` at module or class level), whose result is `kept` beyond the call.
+struct Site {
+    callee: (FileId, usize),
+    caller: Option<(FileId, usize)>,
+    kept: bool,
+}
+
+/// Sets `Func::once` on every function of the program that runs once.
+pub fn mark(models: &mut [Model], index: Option<&Index>, paths: &[String]) {
+    let sites = sites(models, index, paths);
+    let mut once: Vec<Vec<bool>> = models
+        .iter()
+        .map(|m| vec![false; m.functions.len()])
+        .collect();
+    // Monotone: a function found once can only make more sites kept.
+    for _ in 0..16 {
+        let mut all_kept: Vec<Vec<Option<bool>>> = models
+            .iter()
+            .map(|m| vec![None; m.functions.len()])
+            .collect();
+        for s in &sites {
+            let kept = s.kept || s.caller.is_some_and(|(f, i)| once[f][i]);
+            let e = &mut all_kept[s.callee.0][s.callee.1];
+            *e = Some(e.unwrap_or(true) && kept);
+        }
+        let mut changed = false;
+        for (file, m) in models.iter().enumerate() {
+            for (i, f) in m.functions.iter().enumerate() {
+                let now = all_kept[file][i] == Some(true) && !f.entry;
+                if now && !once[file][i] {
+                    once[file][i] = true;
+                    changed = true;
+                }
+            }
+        }
+        if !changed {
+            break;
+        }
+    }
+    for (m, flags) in models.iter_mut().zip(once) {
+        for (f, once) in m.functions.iter_mut().zip(flags) {
+            f.once = once;
+        }
+    }
+}
+
+fn sites(models: &[Model], index: Option<&Index>, paths: &[String]) -> Vec<Site> {
+    let mut out = Vec::new();
+    for (file, m) in models.iter().enumerate() {
+        let ctx = Ctx {
+            models,
+            index,
+            summaries: None,
+            paths,
+            file,
+        };
+        for cs in &m.calls {
+            let caller = match cs.scope {
+                Scope::Func(i) => Some(i),
+                Scope::Module | Scope::Class(_) => None,
+            };
+            let callee = m
+                .callee(&cs.call.func, caller)
+                .map(|fi| (file, fi))
+                .or_else(|| {
+                    ctx.external_callee(&cs.call.func, caller)
+                        .map(|(f2, fi, _)| (f2, fi))
+                });
+            let Some(callee) = callee else {
+                continue;
+            };
+            let kept = match caller {
+                None => true,
+                Some(ci) => {
+                    // A global or application state; `self.x` lives only as
+                    // long as an instance, whose lifetime is not followed.
+                    cs.in_cached.is_some()
+                        || cs
+                            .targets
+                            .iter()
+                            .any(|t| t.state || (!t.attr && !t.on_self))
+                        || stored_in_container(&m.functions[ci], cs.call.range())
+                }
+            };
+            out.push(Site {
+                callee,
+                caller: caller.map(|c| (file, c)),
+                kept,
+            });
+        }
+    }
+    out
+}
