@@ -47,7 +47,7 @@ pub fn literal(e: &Expr) -> bool {
 /// `owner`, `tenant`, `account`).
 pub fn names_user(name: &str) -> bool {
     let n = name.to_ascii_lowercase();
-    [
+    let identity = [
         "user",
         "owner",
         "tenant",
@@ -56,5 +56,12 @@ pub fn names_user(name: &str) -> bool {
         "identity",
     ]
     .iter()
-    .any(|w| n.contains(w))
+    .any(|w| n.contains(w));
+    // What a user said is no identity: `user_message`, `user_input`.
+    let said = [
+        "message", "msg", "input", "prompt", "query", "question", "text", "content",
+    ]
+    .iter()
+    .any(|w| n.contains(w));
+    identity && !said
 }
