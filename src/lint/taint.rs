@@ -546,9 +546,22 @@ impl<'c, 'm, 'a> Engine<'c, 'm, 'a> {
                 }
                 t
             }
+            // One component of a path with a literal added (`Path(x).stem +
+            // ".md"`): no separator, and never `.` or `..`.
+            Expr::BinOp(b)
+                if b.op == ast::Operator::Add && component(&b.left) && suffix_literal(&b.right) =>
+            {
+                Taint::Clean
+            }
             Expr::BinOp(b) => self
                 .eval(fi, &b.left, env)
                 .max(self.eval(fi, &b.right, env)),
+            // A path's suffix (`.md`) holds no separator and no `..`.
+            Expr::Attribute(a)
+                if matches!(a.attr.id.as_str(), "suffix" | "suffixes") && path_call(&a.value) =>
+            {
+                Taint::Clean
+            }
             Expr::Attribute(a) => self.eval(fi, &a.value, env),
             Expr::Subscript(s) => self.eval(fi, &s.value, env),
             Expr::Await(a) => self.eval(fi, &a.value, env),
@@ -663,17 +676,20 @@ impl<'c, 'm, 'a> Engine<'c, 'm, 'a> {
 
     /// Finds path sinks in an expression and follows tainted arguments into helpers.
     fn scan(&mut self, fi: usize, expr: &'a Expr, env: &Env<'a>) {
-        let mut calls = CallCollector(Vec::new());
+        let mut calls = CallCollector::default();
         calls.visit_expr(expr);
-        for c in calls.0 {
-            self.check_sinks(fi, c, env);
+        for c in calls.calls {
+            let reduced = calls.reduced.contains(&ruff_text_size::Ranged::range(c));
+            self.check_sinks(fi, c, env, reduced);
             if self.emit {
                 self.follow(fi, c, env);
             }
         }
     }
 
-    fn check_sinks(&mut self, fi: usize, c: &'a ast::ExprCall, env: &Env<'a>) {
+    /// `reduced`: the call's result is at once cut down to one component
+    /// (`Path(name).name`), so building the path is no file operation.
+    fn check_sinks(&mut self, fi: usize, c: &'a ast::ExprCall, env: &Env<'a>, reduced: bool) {
         let m = self.m;
         let mut sinks: Vec<(&'a Expr, String)> = Vec::new();
         for kw in ["root_dir", "workspace_root"] {
@@ -739,7 +755,7 @@ impl<'c, 'm, 'a> Engine<'c, 'm, 'a> {
                 sinks.push((a, format!("`{q}()`")));
             }
         }
-        if matches!(q, "pathlib.Path" | "pathlib.PurePath" | "pathlib.PosixPath") {
+        if !reduced && matches!(q, "pathlib.Path" | "pathlib.PurePath" | "pathlib.PosixPath") {
             for a in c.arguments.args.iter() {
                 sinks.push((a, "`Path(...)`".into()));
             }
@@ -929,12 +945,25 @@ const PATH_METHODS: &[&str] = &[
     "touch",
 ];
 
-struct CallCollector<'a>(Vec<&'a ast::ExprCall>);
+/// The calls of an expression, and those whose result is at once reduced
+/// to one component of a path (`Path(name).name`, `.suffix`, `.stem`).
+#[derive(Default)]
+struct CallCollector<'a> {
+    calls: Vec<&'a ast::ExprCall>,
+    reduced: Vec<TextRange>,
+}
 
 impl<'a> Visitor<'a> for CallCollector<'a> {
     fn visit_expr(&mut self, expr: &'a Expr) {
         if let Expr::Call(c) = expr {
-            self.0.push(c);
+            self.calls.push(c);
+        }
+        if let Expr::Attribute(a) = expr {
+            if matches!(a.attr.id.as_str(), "name" | "suffix" | "suffixes" | "stem") {
+                if let Expr::Call(c) = &*a.value {
+                    self.reduced.push(ruff_text_size::Ranged::range(c));
+                }
+            }
         }
         if !matches!(expr, Expr::Lambda(_)) {
             visitor::walk_expr(self, expr);
@@ -1097,14 +1126,39 @@ fn is_allow_list(e: &Expr) -> bool {
 /// `full.startswith(BASE + os.sep)` where `full = os.path.realpath(...)`, or
 /// `p.is_relative_to(BASE)` where `p = (...).resolve()`: the name checked.
 /// A prefix without a trailing separator (`/srv/users` matches `/srv/users2`) is not enough.
+/// Also through the wrappers a check is written with: `str(p)`,
+/// `PurePath(str(p))`, a separator added on both sides (`(str(p) + sep).
+/// startswith(root + sep)`), and an awaited `anyio.Path(...).resolve()`.
 fn contained_path<'a>(c: &'a ast::ExprCall, env: &Env<'a>) -> Option<&'a str> {
+    /// The name a check's receiver is built from.
+    fn checked<'a>(e: &'a Expr) -> Option<&'a ast::ExprName> {
+        match e {
+            Expr::Name(n) => Some(n),
+            Expr::Call(c) if c.arguments.args.len() == 1 && c.arguments.keywords.is_empty() => {
+                let f = match &*c.func {
+                    Expr::Name(n) => n.id.as_str(),
+                    Expr::Attribute(a) => a.attr.id.as_str(),
+                    _ => return None,
+                };
+                matches!(f, "str" | "Path" | "PurePath" | "PurePosixPath" | "fspath")
+                    .then(|| checked(&c.arguments.args[0]))
+                    .flatten()
+            }
+            Expr::BinOp(b) if b.op == ast::Operator::Add && ends_with_separator(&b.right) => {
+                checked(&b.left)
+            }
+            _ => None,
+        }
+    }
     let Expr::Attribute(a) = &*c.func else {
         return None;
     };
-    let Expr::Name(n) = &*a.value else {
-        return None;
-    };
-    let resolved = env.exprs.get(n.id.as_str()).is_some_and(|v| match v {
+    let n = checked(&a.value)?;
+    let value = env.exprs.get(n.id.as_str()).map(|v| match v {
+        Expr::Await(w) => &*w.value,
+        v => *v,
+    });
+    let resolved = value.is_some_and(|v| match v {
         Expr::Call(vc) => match &*vc.func {
             Expr::Attribute(f) => matches!(
                 f.attr.id.as_str(),
@@ -1124,6 +1178,29 @@ fn contained_path<'a>(c: &'a ast::ExprCall, env: &Env<'a>) -> Option<&'a str> {
         _ => false,
     };
     ok.then_some(n.id.as_str())
+}
+
+/// `Path(...)` / `PurePath(...)` written out (what its attributes are read from).
+fn path_call(e: &Expr) -> bool {
+    let Expr::Call(c) = e else {
+        return false;
+    };
+    let f = match &*c.func {
+        Expr::Name(n) => n.id.as_str(),
+        Expr::Attribute(a) => a.attr.id.as_str(),
+        _ => return false,
+    };
+    matches!(f, "Path" | "PurePath" | "PurePosixPath")
+}
+
+/// `Path(x).name` or `Path(x).stem`: one component, without a separator.
+fn component(e: &Expr) -> bool {
+    matches!(e, Expr::Attribute(a) if matches!(a.attr.id.as_str(), "name" | "stem") && path_call(&a.value))
+}
+
+/// A non-empty string literal without a separator (`".md"`, `"_copy"`).
+fn suffix_literal(e: &Expr) -> bool {
+    matches!(e, Expr::StringLiteral(s) if { let v = s.value.to_str(); !v.is_empty() && !v.contains(['/', '\\']) })
 }
 
 /// `BASE + os.sep`, `"/srv/users/"`, `f"{BASE}/"`, `str(BASE) + "/"`.

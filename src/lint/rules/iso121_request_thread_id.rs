@@ -18,6 +18,34 @@ fn root_name(e: &Expr) -> Option<&str> {
     }
 }
 
+/// Whether `e` is an id the chat platform assigns, which the user cannot
+/// choose: `message.chat.id`, `update.effective_user.id`,
+/// `ctx.author.id`: the `id` of the sender or the chat.
+fn platform_id(e: &Expr) -> bool {
+    let (field, inner) = match e {
+        Expr::Attribute(a) => (a.attr.id.as_str(), &*a.value),
+        _ => return false,
+    };
+    if field != "id" {
+        return false;
+    }
+    let owner = match inner {
+        Expr::Attribute(a) => a.attr.id.as_str(),
+        _ => return false,
+    };
+    matches!(
+        owner,
+        "chat"
+            | "effective_chat"
+            | "from_user"
+            | "effective_user"
+            | "sender"
+            | "author"
+            | "channel"
+            | "guild"
+    )
+}
+
 /// Whether `e` is a parameter's value as it came in: the parameter or a
 /// field of it, through `x or default`, `a if c else b`, `str(x)`, and
 /// local names assigned such a value (`tid = body.thread_id or
@@ -33,7 +61,7 @@ fn from_request(e: &Expr, f: &Func, params: &[&str], depth: u8) -> bool {
                     .is_some_and(|rhs| rhs.iter().any(|r| from_request(r, f, params, depth + 1)))
         }
         Expr::Attribute(_) | Expr::Subscript(_) => {
-            root_name(e).is_some_and(|r| params.contains(&r))
+            !platform_id(e) && root_name(e).is_some_and(|r| params.contains(&r))
         }
         Expr::BoolOp(b) => b.values.iter().any(|v| from_request(v, f, params, depth)),
         Expr::If(i) => {
@@ -102,6 +130,8 @@ declare_rule! {
     /// `tid = body.thread_id or str(uuid4())`), in a handler that
     /// never mentions a user, owner or tenant: no ownership check is visible
     /// (what a user said, `user_message` or `user_input`, is no identity).
+    /// An id the chat platform assigns (`message.chat.id`,
+    /// `update.effective_user.id`) is not chosen by the user.
     ///
     /// ## Why is this bad
     /// LangGraph's threat model says it: checkpointers index by `thread_id`,
