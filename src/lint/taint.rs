@@ -1131,7 +1131,7 @@ fn is_allow_list(e: &Expr) -> bool {
 /// startswith(root + sep)`), and an awaited `anyio.Path(...).resolve()`.
 fn contained_path<'a>(c: &'a ast::ExprCall, env: &Env<'a>) -> Option<&'a str> {
     /// The name a check's receiver is built from.
-    fn checked<'a>(e: &'a Expr) -> Option<&'a ast::ExprName> {
+    fn checked(e: &Expr) -> Option<&ast::ExprName> {
         match e {
             Expr::Name(n) => Some(n),
             Expr::Call(c) if c.arguments.args.len() == 1 && c.arguments.keywords.is_empty() => {
