@@ -1,8 +1,6 @@
 //! ISO120: a constant or default LangGraph `thread_id` on a per-request path.
 
-use ruff_python_ast::Expr;
-
-use super::lg_common::{dict_get, exprs, literal};
+use super::lg_common::{configurable_dicts, dict_get, literal, probe_only};
 use crate::lint::diagnostic::Finding;
 use crate::lint::known;
 use crate::lint::model::Model;
@@ -17,6 +15,9 @@ declare_rule! {
     /// (`{"configurable": {"thread_id": "1"}}`, the quickstart's config) in a
     /// function on a per-request path, and a request handler whose
     /// `thread_id` parameter has a literal default (`thread_id: str = "default"`).
+    /// Not a config that is only handed to checkpointer reads
+    /// (`await checkpointer.aget_tuple({"configurable": {"thread_id":
+    /// "health_check"}})` in a health check): it reaches no conversation.
     ///
     /// ## Why is this bad
     /// A checkpointer keys everything by `thread_id`: every request that runs
@@ -41,12 +42,11 @@ declare_rule! {
 
 pub fn check(m: &Model, out: &mut Vec<Finding>) {
     for f in m.functions.iter().filter(|f| f.per_request) {
-        for e in exprs(f) {
-            let Expr::Dict(d) = e else { continue };
+        for (d, config) in configurable_dicts(f) {
             let Some(v) = dict_get(d, "thread_id") else {
                 continue;
             };
-            if literal(v) {
+            if literal(v) && !probe_only(f, config) {
                 out.push(Finding::new(
                     &RULE,
                     ruff_text_size::Ranged::range(v),

@@ -1,8 +1,8 @@
 //! ISO121: a `thread_id` taken from the request into the config, no ownership check.
 
-use ruff_python_ast::{self as ast, Expr};
+use ruff_python_ast::Expr;
 
-use super::lg_common::{dict_get, exprs, names_user};
+use super::lg_common::{configurable_dicts, dict_get, names_user};
 use crate::lint::diagnostic::Finding;
 use crate::lint::known;
 use crate::lint::model::{Func, Model};
@@ -76,46 +76,6 @@ fn from_request(e: &Expr, f: &Func, params: &[&str], depth: u8) -> bool {
     }
 }
 
-/// The dicts of LangGraph configs in `f` that hold the thread id: the value
-/// of a `"configurable"` key or of a `configurable=` keyword, written out or
-/// through a local. A `thread_id` in a response body is no config.
-fn configurable_dicts<'a>(f: &Func<'a>) -> Vec<&'a ast::ExprDict> {
-    fn add<'a>(f: &Func<'a>, v: &'a Expr, out: &mut Vec<&'a ast::ExprDict>) {
-        match v {
-            Expr::Dict(d) => out.push(d),
-            Expr::Name(n) => {
-                for r in f.local_assigns.get(n.id.as_str()).into_iter().flatten() {
-                    if let Expr::Dict(d) = r {
-                        out.push(d);
-                    }
-                }
-            }
-            _ => {}
-        }
-    }
-    let mut out = Vec::new();
-    for e in exprs(f) {
-        match e {
-            Expr::Dict(d) => {
-                if let Some(v) = dict_get(d, "configurable") {
-                    add(f, v, &mut out);
-                }
-            }
-            Expr::Call(c) => {
-                for k in c.arguments.keywords.iter() {
-                    if k.arg.as_ref().is_some_and(|a| a.as_str() == "configurable") {
-                        add(f, &k.value, &mut out);
-                    }
-                }
-            }
-            _ => {}
-        }
-    }
-    let mut seen = std::collections::HashSet::new();
-    out.retain(|d| seen.insert(ruff_text_size::Ranged::range(*d)));
-    out
-}
-
 declare_rule! {
     /// # ISO121 request-thread-id
     ///
@@ -166,7 +126,7 @@ pub fn check(m: &Model, out: &mut Vec<Finding>) {
         {
             continue;
         }
-        for d in configurable_dicts(f) {
+        for (d, _) in configurable_dicts(f) {
             let Some(v) = dict_get(d, "thread_id") else {
                 continue;
             };
