@@ -549,7 +549,9 @@ impl<'c, 'm, 'a> Engine<'c, 'm, 'a> {
             // One component of a path with a literal added (`Path(x).stem +
             // ".md"`): no separator, and never `.` or `..`.
             Expr::BinOp(b)
-                if b.op == ast::Operator::Add && component(&b.left) && suffix_literal(&b.right) =>
+                if b.op == ast::Operator::Add
+                    && component(self.m, &b.left)
+                    && suffix_literal(&b.right) =>
             {
                 Taint::Clean
             }
@@ -558,7 +560,8 @@ impl<'c, 'm, 'a> Engine<'c, 'm, 'a> {
                 .max(self.eval(fi, &b.right, env)),
             // A path's suffix (`.md`) holds no separator and no `..`.
             Expr::Attribute(a)
-                if matches!(a.attr.id.as_str(), "suffix" | "suffixes") && path_call(&a.value) =>
+                if matches!(a.attr.id.as_str(), "suffix" | "suffixes")
+                    && path_call(self.m, &a.value) =>
             {
                 Taint::Clean
             }
@@ -755,7 +758,7 @@ impl<'c, 'm, 'a> Engine<'c, 'm, 'a> {
                 sinks.push((a, format!("`{q}()`")));
             }
         }
-        if !reduced && matches!(q, "pathlib.Path" | "pathlib.PurePath" | "pathlib.PosixPath") {
+        if !reduced && PATH_CLASSES.contains(&q) {
             for a in c.arguments.args.iter() {
                 sinks.push((a, "`Path(...)`".into()));
             }
@@ -1180,22 +1183,23 @@ fn contained_path<'a>(c: &'a ast::ExprCall, env: &Env<'a>) -> Option<&'a str> {
     ok.then_some(n.id.as_str())
 }
 
-/// `Path(...)` / `PurePath(...)` written out (what its attributes are read from).
-fn path_call(e: &Expr) -> bool {
-    let Expr::Call(c) = e else {
-        return false;
-    };
-    let f = match &*c.func {
-        Expr::Name(n) => n.id.as_str(),
-        Expr::Attribute(a) => a.attr.id.as_str(),
-        _ => return false,
-    };
-    matches!(f, "Path" | "PurePath" | "PurePosixPath")
+/// The pathlib classes whose instances are paths (what the sinks and the
+/// one-component reductions recognise).
+const PATH_CLASSES: [&str; 4] = [
+    "pathlib.Path",
+    "pathlib.PurePath",
+    "pathlib.PosixPath",
+    "pathlib.PurePosixPath",
+];
+
+/// `Path(...)` written out (what its attributes are read from).
+fn path_call(m: &Model, e: &Expr) -> bool {
+    matches!(e, Expr::Call(c) if m.qualify(&c.func).is_some_and(|q| PATH_CLASSES.contains(&q.as_str())))
 }
 
 /// `Path(x).name` or `Path(x).stem`: one component, without a separator.
-fn component(e: &Expr) -> bool {
-    matches!(e, Expr::Attribute(a) if matches!(a.attr.id.as_str(), "name" | "stem") && path_call(&a.value))
+fn component(m: &Model, e: &Expr) -> bool {
+    matches!(e, Expr::Attribute(a) if matches!(a.attr.id.as_str(), "name" | "stem") && path_call(m, &a.value))
 }
 
 /// A non-empty string literal without a separator (`".md"`, `"_copy"`).

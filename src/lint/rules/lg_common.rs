@@ -135,8 +135,9 @@ pub fn probe_only(f: &Func, config: &Expr) -> bool {
         ruff_text_size::Ranged::range(a) == range
             || matches!(a, Expr::Name(n) if names.contains(&n.id.as_str()))
     };
+    let all = exprs(f);
     let mut uses = 0;
-    for e in exprs(f) {
+    for e in &all {
         let Expr::Call(c) = e else { continue };
         let args = c
             .arguments
@@ -155,7 +156,7 @@ pub fn probe_only(f: &Func, config: &Expr) -> bool {
         uses += n;
     }
     // A name read anywhere but in such a call (returned, stored) is no probe.
-    let loads = exprs(f)
+    let loads = all
         .iter()
         .filter(|e| matches!(e, Expr::Name(n) if n.ctx.is_load() && names.contains(&n.id.as_str())))
         .count();
