@@ -11,6 +11,7 @@
 //!    users, wall time and the process's peak RSS.
 //!
 //!   cargo bench --bench harness            (ISOCHECK_BENCH_CASES=N to change the case count)
+//!   cargo bench --bench harness -- catch   (one section: throughput, catch or scale)
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -30,9 +31,21 @@ fn main() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(512);
-    throughput(cases);
-    time_to_catch();
-    users_scale();
+    // `cargo bench --bench harness -- throughput` runs one section.
+    let only: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with('-'))
+        .collect();
+    let wanted = |s: &str| only.is_empty() || only.iter().any(|o| s.contains(o.as_str()));
+    if wanted("throughput") {
+        throughput(cases);
+    }
+    if wanted("catch") {
+        time_to_catch();
+    }
+    if wanted("scale") {
+        users_scale();
+    }
 }
 
 /// Wall time and peak RSS of a whole run with N users per case, every

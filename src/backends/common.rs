@@ -12,6 +12,9 @@ use crate::subject::{FileInfo, GrepMatch, SubjectError, SubjectResult};
 /// segments are dropped, `..` pops a segment and stops at the root, so the
 /// result never leaves `/`. `"a/../b"` becomes `"/b"`.
 pub fn normalize(path: &str) -> String {
+    if is_normal(path) {
+        return path.to_string();
+    }
     let mut parts: Vec<&str> = Vec::new();
     for seg in path.split('/') {
         match seg {
@@ -25,9 +28,23 @@ pub fn normalize(path: &str) -> String {
     format!("/{}", parts.join("/"))
 }
 
+/// Whether `path` is what [`normalize`] makes of it already: absolute,
+/// no empty, `.` or `..` segment, no trailing slash (bar the root).
+fn is_normal(path: &str) -> bool {
+    if path == "/" {
+        return true;
+    }
+    let Some(rest) = path.strip_prefix('/') else {
+        return false;
+    };
+    rest.split('/').all(|seg| !matches!(seg, "" | "." | ".."))
+}
+
 /// Whether `path` (normalized) lies inside directory `dir` (normalized).
 pub fn is_under(path: &str, dir: &str) -> bool {
-    dir == "/" || path == dir || path.starts_with(&format!("{dir}/"))
+    dir == "/"
+        || path == dir
+        || (path.len() > dir.len() && path.starts_with(dir) && path.as_bytes()[dir.len()] == b'/')
 }
 
 /// `path` relative to `dir` (both normalized; `path` under `dir`).
@@ -210,6 +227,28 @@ mod tests {
             normalize("/.deep/memory/main/MEMORY.md"),
             "/.deep/memory/main/MEMORY.md"
         );
+    }
+
+    #[test]
+    fn paths_already_normal_are_kept_and_others_rebuilt() {
+        for p in ["/", "/a", "/a/b.txt", "/.deep/x", "/a..b/c.", "/ä/b"] {
+            assert!(is_normal(p), "{p}");
+            assert_eq!(normalize(p), p);
+        }
+        for (p, n) in [
+            ("a", "/a"),
+            ("//a", "/a"),
+            ("/a/", "/a"),
+            ("/a/.", "/a"),
+            ("/a/..", "/"),
+            ("/./a", "/a"),
+            ("/a//b", "/a/b"),
+        ] {
+            assert!(!is_normal(p), "{p}");
+            assert_eq!(normalize(p), n, "{p}");
+        }
+        assert!(is_under("/a/b", "/a") && is_under("/a", "/a") && is_under("/x", "/"));
+        assert!(!is_under("/ab", "/a") && !is_under("/a", "/a/b"));
     }
 
     #[test]

@@ -277,6 +277,9 @@ impl SubjectFactory for StateSubject {
     fn capabilities(&self) -> Capabilities {
         reference_caps(Persistence::Ephemeral)
     }
+    fn independent_tenancies(&self) -> bool {
+        true // in memory only; salts are taken in creation order
+    }
     async fn create(&self) -> SubjectResult<Box<dyn Tenancy>> {
         Ok(Box::new(StateTenancy {
             parts: ReferenceParts::new("state", self.profile.clone(), self.naming, &self.salts),

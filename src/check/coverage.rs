@@ -238,17 +238,20 @@ struct Write {
 }
 
 /// Whether `op` (by its own nature) could show the write `w`.
-fn shows(op: &Op, w: &Write) -> bool {
+/// Whether observation `op` (its path normalized: `at`) could show write
+/// `w`.
+fn shows(op: &Op, at: Option<&str>, w: &Write) -> bool {
     let file_like = w.surface.file_like();
     match op {
-        Op::Read { path } | Op::ReadBytes { path } | Op::Exists { path } => {
-            file_like && w.path.as_deref() == Some(normalize(path).as_str())
+        Op::Read { .. } | Op::ReadBytes { .. } | Op::Exists { .. } => {
+            file_like && w.path.as_deref() == at
         }
-        Op::Ls { path } | Op::Glob { path, .. } | Op::Grep { path, .. } => {
+        Op::Ls { .. } | Op::Glob { .. } | Op::Grep { .. } => {
             file_like
                 && w.path
                     .as_deref()
-                    .is_some_and(|p| is_under(p, &normalize(path)))
+                    .zip(at)
+                    .is_some_and(|(p, at)| is_under(p, at))
         }
         Op::ReadMemory { .. } => w.surface == Surface::Memory,
         Op::CkGet { .. } | Op::CkGetByLabel { .. } | Op::CkList | Op::CkCount => {
@@ -353,9 +356,18 @@ pub fn record(h: &History, cov: &mut Coverage) {
             // A not-found answer is a definite answer too: it shows another
             // user's write (by its absence) as well as a read would.
             Ok(_) | Err(SubjectError::NotFound(_)) => {
+                let at = match &e.op {
+                    Op::Read { path }
+                    | Op::ReadBytes { path }
+                    | Op::Exists { path }
+                    | Op::Ls { path }
+                    | Op::Glob { path, .. }
+                    | Op::Grep { path, .. } => Some(normalize(path)),
+                    _ => None,
+                };
                 let mut seen: Vec<Surface> = writes
                     .iter()
-                    .filter(|w| w.user != b && w.step < s && shows(&e.op, w))
+                    .filter(|w| w.user != b && w.step < s && shows(&e.op, at.as_deref(), w))
                     .map(|w| w.surface)
                     .collect();
                 if kind == Surface::Execute && !seen.is_empty() {

@@ -71,6 +71,10 @@ pub struct DriveConfig {
     pub profile: Arc<Profile>,
     /// The kinds of identifier the subject hands to users at open.
     pub identifiers: Vec<String>,
+    /// Whether a step's operations are polled by the case's own task
+    /// rather than spawned as a task each: for in-process subjects whose
+    /// cases run at the same time (the other cases keep the cores busy).
+    pub one_task: bool,
 }
 
 impl Default for DriveConfig {
@@ -79,6 +83,7 @@ impl Default for DriveConfig {
             op_timeout: Duration::from_secs(30),
             profile: Arc::new(Profile::default()),
             identifiers: Vec::new(),
+            one_task: false,
         }
     }
 }
@@ -173,7 +178,8 @@ pub async fn exec(session: &Session, op: &Op, profile: &Profile) -> SubjectResul
     })
 }
 
-fn joined<T>(r: Result<T, tokio::task::JoinError>) -> Result<T, Fatal> {
+/// A task's result, or the fatal error its panic or cancellation is.
+pub fn joined<T>(r: Result<T, tokio::task::JoinError>) -> Result<T, Fatal> {
     r.map_err(|e| {
         if e.is_panic() {
             let p = e.into_panic();
@@ -276,6 +282,129 @@ fn crafted(op: &Op, user: usize, known: &Known) -> Option<Op> {
     })
 }
 
+/// One operation of a step, with what performing it needs.
+struct Perform {
+    step: usize,
+    user: usize,
+    /// As planned (and recorded).
+    op: Op,
+    /// What is run instead, if the listener's port was put in.
+    run: Option<Op>,
+    session: Session,
+    tenancy: Arc<dyn Tenancy>,
+    id: String,
+    profile: Arc<Profile>,
+}
+
+/// A performed operation: its entry and, for a reopen, the new session.
+type Done = (Entry, Option<(Session, Identifiers)>);
+
+impl Perform {
+    async fn go(self) -> Done {
+        let Perform {
+            step,
+            user,
+            op,
+            run,
+            session,
+            tenancy,
+            id,
+            profile,
+        } = self;
+        let r = match &op {
+            // A new session for the same user: what a returning user gets.
+            Op::Reopen => tenancy
+                .open_presenting(&id, None)
+                .await
+                .map(|s| (Obs::Unit, Some(s))),
+            Op::ReopenPresenting { kind, value, .. } => tenancy
+                .open_presenting(&id, Some((kind, value)))
+                .await
+                .map(|s| (Obs::Unit, Some(s))),
+            _ => exec(&session, run.as_ref().unwrap_or(&op), &profile)
+                .await
+                .map(|o| (o, None)),
+        };
+        let (outcome, reopened) = match r {
+            Ok((obs, s)) => (Ok(obs), s),
+            Err(e) => (Err(e), None),
+        };
+        let entry = Entry {
+            step,
+            user,
+            op,
+            outcome,
+        };
+        (entry, reopened)
+    }
+}
+
+/// Performs a step's operations at the same time, each as a task of its
+/// own or (`one_task`) all polled by the case's task, and waits for all
+/// of them until one deadline: `limit` from the step's start, the longest
+/// any of them may take. A fatal answer, or an operation still running at
+/// the deadline (`Late`, with the users whose operations were), ends
+/// the case.
+async fn run_step(ops: Vec<Perform>, limit: Duration, one_task: bool) -> Result<Vec<Done>, Late> {
+    use futures_util::stream::{FuturesUnordered, StreamExt};
+    let deadline = tokio::time::Instant::now() + limit;
+    let users: Vec<usize> = ops.iter().map(|p| p.user).collect();
+    let mut done: Vec<Done> = Vec::with_capacity(ops.len());
+    let fatal = |e: &Entry| match &e.outcome {
+        Err(err) if err.is_fatal() => Some(Fatal(format!(
+            "{} by user #{}: {err}",
+            e.op.describe(),
+            e.user
+        ))),
+        _ => None,
+    };
+    let finished = if one_task {
+        let mut futs: FuturesUnordered<_> = ops.into_iter().map(Perform::go).collect();
+        tokio::time::timeout_at(deadline, async {
+            while let Some(d) = futs.next().await {
+                if let Some(f) = fatal(&d.0) {
+                    return Err(f);
+                }
+                done.push(d);
+            }
+            Ok(())
+        })
+        .await
+    } else {
+        let mut tasks = JoinSet::new();
+        for p in ops {
+            tasks.spawn(p.go());
+        }
+        tokio::time::timeout_at(deadline, async {
+            while let Some(r) = tasks.join_next().await {
+                let d = joined(r)?;
+                if let Some(f) = fatal(&d.0) {
+                    return Err(f);
+                }
+                done.push(d);
+            }
+            Ok(())
+        })
+        .await
+    };
+    match finished {
+        Ok(r) => r.map(|()| done).map_err(Late::Fatal),
+        Err(_) => Err(Late::Users(
+            users
+                .into_iter()
+                .filter(|u| !done.iter().any(|(e, _)| e.user == *u))
+                .collect(),
+        )),
+    }
+}
+
+/// Why a step ended the case.
+enum Late {
+    Fatal(Fatal),
+    /// These users' operations were still running at the deadline.
+    Users(Vec<usize>),
+}
+
 /// Runs `plan` on `tenancy`. Fatal subject errors (crash, timeout, panic)
 /// end the case with [`Fatal`]; every other answer is recorded.
 pub async fn drive(
@@ -327,7 +456,7 @@ pub async fn drive(
     let (port, mut listened) = listener::for_plan(&plan).await;
     let mut entries = Vec::new();
     for (s, step) in plan.steps.iter().enumerate() {
-        let mut tasks = JoinSet::new();
+        let mut ops = Vec::with_capacity(step.len());
         for (u, op) in step {
             let Some(session) = sessions[*u].clone() else {
                 continue;
@@ -340,66 +469,42 @@ pub async fn drive(
             let Some(op) = crafted(op, *u, &known) else {
                 continue;
             };
-            let (u, profile) = (*u, cfg.profile.clone());
-            let (tenancy, id) = (tenancy.clone(), plan.users[u].clone());
             // Run with the listener's port; recorded as planned.
             let run = port.as_ref().and_then(|l| l.craft(&op));
-            tasks.spawn(async move {
-                let work = async {
-                    match &op {
-                        // A new session for the same user: what a returning user gets.
-                        Op::Reopen => tenancy
-                            .open_presenting(&id, None)
-                            .await
-                            .map(|s| (Obs::Unit, Some(s))),
-                        Op::ReopenPresenting { kind, value, .. } => tenancy
-                            .open_presenting(&id, Some((kind, value)))
-                            .await
-                            .map(|s| (Obs::Unit, Some(s))),
-                        _ => exec(&session, run.as_ref().unwrap_or(&op), &profile)
-                            .await
-                            .map(|o| (o, None)),
-                    }
-                };
-                let (outcome, reopened) = match tokio::time::timeout(limit, work).await {
-                    Ok(Ok((obs, s))) => (Ok(obs), s),
-                    Ok(Err(e)) => (Err(e), None),
-                    Err(_) => {
-                        let msg = format!("{} took longer than {limit:?}", op.describe());
-                        (Err(SubjectError::Timeout(msg)), None)
-                    }
-                };
-                (
-                    Entry {
-                        step: s,
-                        user: u,
-                        op,
-                        outcome,
-                    },
-                    reopened,
-                )
+            ops.push(Perform {
+                step: s,
+                user: *u,
+                op,
+                run,
+                session,
+                tenancy: tenancy.clone(),
+                id: plan.users[*u].clone(),
+                profile: cfg.profile.clone(),
             });
         }
-        let mut done = Vec::with_capacity(step.len());
-        while let Some(r) = tasks.join_next().await {
-            let (e, reopened) = joined(r)?;
-            if let Err(err) = &e.outcome {
-                if err.is_fatal() {
-                    return Err(Fatal(format!(
-                        "{} by user #{}: {err}",
-                        e.op.describe(),
-                        e.user
-                    )));
-                }
+        let mut done = match run_step(ops, limit, cfg.one_task).await {
+            Ok(done) => done,
+            Err(Late::Fatal(f)) => return Err(f),
+            Err(Late::Users(late)) => {
+                // The first operation, in user order, that had not finished.
+                let user = late.into_iter().min().unwrap_or_default();
+                let what = step
+                    .iter()
+                    .find(|(u, _)| *u == user)
+                    .map(|(_, op)| op.describe())
+                    .unwrap_or_default();
+                let err = SubjectError::Timeout(format!("{what} took longer than {limit:?}"));
+                return Err(Fatal(format!("{what} by user #{user}: {err}")));
             }
-            if let Some((session, ids)) = reopened {
+        };
+        for (e, reopened) in &mut done {
+            if let Some((session, ids)) = reopened.take() {
                 sessions[e.user] = Some(session);
                 handed[e.user] = ids;
             }
-            done.push(e);
         }
-        done.sort_by_key(|e| e.user);
-        entries.extend(done);
+        done.sort_by_key(|(e, _)| e.user);
+        entries.extend(done.into_iter().map(|(e, _)| e));
     }
     if let Some(l) = port {
         listened.receipts = l.finish();

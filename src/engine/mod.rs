@@ -15,12 +15,13 @@ use sha2::{Digest, Sha256};
 
 use crate::canary::Minter;
 use crate::check::cause::{self, strength, RootCause};
-use crate::check::{CheckCtx, CheckOptions, Coverage, Family, Surface, Violation};
-use crate::drive::{drive, DriveConfig, Fatal, History};
-use crate::gen::{display_id, materialize, GenConfig, Scenario};
+use crate::check::{CheckOptions, Coverage, Family, Surface, Violation};
+use crate::drive::{DriveConfig, History};
+use crate::gen::GenConfig;
 use crate::report::*;
 use crate::subject::{SubjectError, SubjectFactory};
 
+mod case;
 mod checklist;
 mod clock;
 mod finding;
@@ -69,6 +70,10 @@ pub struct RunConfig {
     pub partition: Option<(usize, usize)>,
     /// Who is told how the run goes (default: nobody).
     pub progress: progress::Watcher,
+    /// Cases run at the same time when the subject's tenancies are
+    /// independent of one another (see `case`): a constant, not the
+    /// number of cores, so a seed gives one report on every machine.
+    pub concurrent_cases: usize,
 }
 
 impl RunConfig {
@@ -88,6 +93,7 @@ impl RunConfig {
             timeout: None,
             partition: None,
             progress: progress::Watcher::default(),
+            concurrent_cases: 8,
         }
     }
 }
@@ -176,84 +182,6 @@ fn minter_for(seed: u64, family: &str) -> Minter {
 }
 
 impl Engine<'_> {
-    fn eval(
-        &mut self,
-        fam: &dyn Family,
-        scn: &Scenario,
-        minter: &mut Minter,
-    ) -> Result<Eval, Fatal> {
-        let plan = materialize(scn, minter, &self.cfg.drive.profile);
-        let factory = self.factory.clone();
-        let drive_cfg = self.drive.clone();
-        let history = self.rt.block_on(async move {
-            let tenancy: Arc<dyn crate::subject::Tenancy> = match factory.create().await {
-                Ok(t) => Arc::from(t),
-                Err(e) => return Err(Fatal(format!("creating the subject failed: {e}"))),
-            };
-            let h = drive(tenancy.clone(), plan, &drive_cfg).await;
-            let down = tenancy.shutdown().await;
-            let h = h?;
-            down.map_err(|e| Fatal(format!("shutting the subject down failed: {e}")))?;
-            Ok(h)
-        })?;
-        self.summary.operations += history.entries.len();
-        for e in &history.entries {
-            let Some(err) = subject_error(e) else {
-                continue;
-            };
-            self.summary.subject_errors += 1;
-            // One entry per operation and error, whatever id and path it names.
-            let raw = &history.plan.users[e.user];
-            let mut text = err.to_string();
-            if raw.len() > 2 {
-                text = text.replace(raw.as_str(), "<id>");
-            }
-            let mut text = redact_paths(&text);
-            if let Some((cut, _)) = text.char_indices().nth(ERROR_CHARS) {
-                text.truncate(cut);
-                text.push('…');
-            }
-            let describe = e.op.describe();
-            let op = describe.split_whitespace().next().unwrap_or_default();
-            *self.errors.entry((op.to_string(), text)).or_default() += 1;
-        }
-        for (u, r) in history.refused.iter().enumerate() {
-            if let Some(err) = r {
-                // One refusal per error, whatever id and path it names.
-                let raw = &history.plan.users[u];
-                let mut text = err.to_string();
-                if raw.len() > 2 {
-                    text = text.replace(raw.as_str(), "<id>");
-                }
-                let ids = self.refusals.entry(redact_paths(&text)).or_default();
-                let id = display_id(raw);
-                if !ids.contains(&id) {
-                    ids.push(id);
-                }
-            }
-        }
-        let mut violations = Vec::new();
-        let mut coverage = Coverage::default();
-        let ctx = CheckCtx {
-            options: &self.cfg.options,
-            caps: &self.caps,
-            profile: &self.cfg.drive.profile,
-        };
-        fam.check(&history, &ctx, &mut violations, &mut coverage);
-        let causes = violations.iter().map(|v| cause::of(&history, v)).collect();
-        let raw = violations
-            .iter()
-            .map(|v| cause::surface(&history, v))
-            .collect();
-        Ok(Eval {
-            history,
-            violations,
-            causes,
-            raw,
-            coverage,
-        })
-    }
-
     /// The findings a minimal case shows: for each cause it shows that is
     /// new, its strongest violation, with the weaker ones as support; each
     /// with the shared-store causes that, once found, make it nothing new

@@ -73,6 +73,7 @@ pub fn run(
         },
         drive: crate::drive::DriveConfig {
             identifiers,
+            one_task: factory.independent_tenancies(),
             ..cfg.drive.clone()
         },
         rt,

@@ -11,8 +11,23 @@ use crate::canary::Minter;
 use crate::check::cause::RootCause;
 use crate::check::{Coverage, Family};
 use crate::drive::{Fatal, History};
-use crate::gen::{GenConfig, Scenario};
+use crate::gen::{materialize, GenConfig, Scenario};
 use crate::report::*;
+
+/// A case drawn for a batch, with where the search stands after it.
+struct Drawn {
+    scenario: Scenario,
+    plan: crate::gen::Plan,
+    left: usize,
+    index: usize,
+    minter: Minter,
+}
+
+/// Cases to run at once, and the time cut that ended the drawing.
+struct Batch {
+    cases: Vec<Drawn>,
+    cut: Option<Cut>,
+}
 
 /// What one family's search has found and exercised so far.
 pub(super) struct Search {
@@ -177,7 +192,7 @@ impl Engine<'_> {
     /// a spent budget share `st.budget_ended`.
     fn search(
         &mut self,
-        fam: &dyn Family,
+        fam: &'static dyn Family,
         strategy: &BoxedStrategy<Scenario>,
         label: &str,
         cases: usize,
@@ -200,55 +215,56 @@ impl Engine<'_> {
             let mut runner =
                 TestRunner::new_with_rng(Config::default(), rng_for(self.cfg.seed, label, round));
             let mut found = None;
-            while left > 0 {
-                left -= 1;
-                match self.clock.cut() {
-                    None => {}
-                    Some(Cut::Budget) if first => {}
-                    Some(Cut::Budget) => {
-                        st.budget_ended = true;
-                        return Ok(());
+            while left > 0 && found.is_none() {
+                let batch = self.draw(
+                    strategy,
+                    &mut runner,
+                    &mut left,
+                    &mut index,
+                    &mut first,
+                    partitioned,
+                    st,
+                )?;
+                let plans = batch.cases.iter().map(|c| c.plan.clone()).collect();
+                let evals = self.run_cases(fam, plans);
+                for (case, ev) in batch.cases.into_iter().zip(evals) {
+                    let ev = ev.map_err(|Fatal(m)| m)?;
+                    self.record(&ev.history);
+                    st.cases += 1;
+                    self.summary.cases += 1;
+                    self.cfg.progress.0.case_done(st.cases, st.findings.len());
+                    st.coverage.merge(&ev.coverage);
+                    st.operations += ev.history.entries.len();
+                    st.tally_classes(&ev.history);
+                    if replays {
+                        st.tally_replays(&ev.history);
                     }
-                    Some(over) => {
-                        st.over = Some(over);
-                        self.over = Some(over);
-                        return Ok(());
+                    if ev.has_new(&st.known) {
+                        // Where a sequential search would be after this case.
+                        (left, index, st.minter) = (case.left, case.index, case.minter);
+                        let min = if fam.fixed_cases().is_none() {
+                            self.shrink(fam, case.scenario, ev, &st.known, &mut st.minter)
+                                .map_err(|Fatal(m)| m)?
+                        } else {
+                            ev
+                        };
+                        found = Some(min);
+                        break;
                     }
                 }
-                let tree = strategy
-                    .new_tree(&mut runner)
-                    .map_err(|reason| format!("the generator failed: {reason}"))?;
-                index += 1;
-                if partitioned
-                    && self
-                        .cfg
-                        .partition
-                        .is_some_and(|(i, n)| (index - 1) % n != i)
-                {
-                    continue; // another partition's case
-                }
-                first = false;
-                st.cases += 1;
-                self.summary.cases += 1;
-                let ev = self
-                    .eval(fam, &tree.current(), &mut st.minter)
-                    .map_err(|Fatal(m)| m)?;
-                self.cfg.progress.0.case_done(st.cases, st.findings.len());
-                st.coverage.merge(&ev.coverage);
-                st.operations += ev.history.entries.len();
-                st.tally_classes(&ev.history);
-                if replays {
-                    st.tally_replays(&ev.history);
-                }
-                if ev.has_new(&st.known) {
-                    let min = if fam.fixed_cases().is_none() {
-                        self.shrink(fam, tree.current(), ev, &st.known, &mut st.minter)
-                            .map_err(|Fatal(m)| m)?
-                    } else {
-                        ev
-                    };
-                    found = Some(min);
-                    break;
+                if found.is_none() {
+                    match batch.cut {
+                        None => {}
+                        Some(Cut::Budget) => {
+                            st.budget_ended = true;
+                            return Ok(());
+                        }
+                        Some(over) => {
+                            st.over = Some(over);
+                            self.over = Some(over);
+                            return Ok(());
+                        }
+                    }
                 }
             }
             let Some(ev) = found else { break };
@@ -260,11 +276,67 @@ impl Engine<'_> {
         Ok(())
     }
 
+    /// Draws the next batch of cases (see `case`): up to the batch size,
+    /// each materialized with the family's minter in order, with where the
+    /// search stands after it. Stops early at the end of the cases or of
+    /// the time (`cut`, acted on once the batch has run).
+    #[allow(clippy::too_many_arguments)]
+    fn draw(
+        &self,
+        strategy: &BoxedStrategy<Scenario>,
+        runner: &mut TestRunner,
+        left: &mut usize,
+        index: &mut usize,
+        first: &mut bool,
+        partitioned: bool,
+        st: &mut Search,
+    ) -> Result<Batch, String> {
+        let mut batch = Batch {
+            cases: Vec::new(),
+            cut: None,
+        };
+        let size = self.batch_size();
+        while *left > 0 && batch.cases.len() < size {
+            match self.clock.cut() {
+                None => {}
+                Some(Cut::Budget) if *first => {}
+                Some(cut) => {
+                    batch.cut = Some(cut);
+                    break;
+                }
+            }
+            *left -= 1;
+            let tree = strategy
+                .new_tree(runner)
+                .map_err(|reason| format!("the generator failed: {reason}"))?;
+            *index += 1;
+            if partitioned
+                && self
+                    .cfg
+                    .partition
+                    .is_some_and(|(i, n)| (*index - 1) % n != i)
+            {
+                continue; // another partition's case
+            }
+            *first = false;
+            let scenario = tree.current();
+            let plan = materialize(&scenario, &mut st.minter, &self.cfg.drive.profile);
+            batch.cases.push(Drawn {
+                scenario,
+                plan,
+                left: *left,
+                index: *index,
+                minter: st.minter.clone(),
+            });
+        }
+        Ok(batch)
+    }
+
     /// Runs one family; returns its findings, result and coverage, or the
     /// fatal error that stopped it.
     pub(super) fn family(
         &mut self,
-        fam: &dyn Family,
+        fam: &'static dyn Family,
     ) -> (Vec<Finding>, ScenarioResult, Coverage, Option<String>) {
         let mut st = Search::new(minter_for(self.cfg.seed, fam.name()));
         let outcome = self.searches(fam, &mut st);
@@ -273,7 +345,7 @@ impl Engine<'_> {
 
     /// The family's random search, then a directed search per id class;
     /// `Err` is the fatal error that stopped them.
-    fn searches(&mut self, fam: &dyn Family, st: &mut Search) -> Result<(), String> {
+    fn searches(&mut self, fam: &'static dyn Family, st: &mut Search) -> Result<(), String> {
         let cases = fam
             .fixed_cases()
             .map_or(self.cfg.cases, |n| n.min(self.cfg.cases));

@@ -31,7 +31,7 @@ impl Engine<'_> {
     /// from `scn` (whose evaluation is `best`).
     pub(super) fn shrink(
         &mut self,
-        fam: &dyn Family,
+        fam: &'static dyn Family,
         mut scn: Scenario,
         mut best: Eval,
         known: &Known,
@@ -113,7 +113,7 @@ impl Engine<'_> {
     /// Runs candidate `c`; `Some` if it still shows something new.
     fn try_candidate(
         &mut self,
-        fam: &dyn Family,
+        fam: &'static dyn Family,
         c: &Scenario,
         known: &Known,
         minter: &mut Minter,

@@ -87,6 +87,14 @@ pub trait SubjectFactory: Send + Sync {
     fn identifiers(&self) -> Vec<String> {
         Vec::new()
     }
+    /// Whether tenancies are independent of one another: nothing one
+    /// creates or does is seen by another (no process, container pool,
+    /// directory or module state in common), so cases may run at the same
+    /// time. False by default; an in-process subject whose every tenancy
+    /// is fresh says true.
+    fn independent_tenancies(&self) -> bool {
+        false
+    }
     /// Called once after the last case, whatever happened (stop processes,
     /// remove containers). Must be safe to call after a failed `start`.
     async fn stop(&self) -> SubjectResult<()> {

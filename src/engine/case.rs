@@ -1,0 +1,178 @@
+//! One case, start to verdict: a fresh tenancy, the plan driven against
+//! it, the history judged by the family; and batches of cases run at the
+//! same time when the subject's tenancies are independent of one another.
+//!
+//! A batch is a fixed number of cases ([`RunConfig::concurrent_cases`],
+//! never the number of cores), drawn and materialized in order, their
+//! tenancies created in order (a factory may number them), then driven
+//! and judged concurrently on the runtime's workers. The search takes the
+//! results in order and stops at the first case that shows something new,
+//! as a sequential search would; the cases after it in the batch ran but
+//! count for nothing. So the report depends on the seed and the batch
+//! size, not on timing or the machine.
+//!
+//! [`RunConfig::concurrent_cases`]: super::RunConfig::concurrent_cases
+
+use std::sync::Arc;
+
+use super::{redact_paths, subject_error, Engine, Eval, ERROR_CHARS};
+use crate::canary::Minter;
+use crate::check::{cause, CheckCtx, CheckOptions, Coverage, Family};
+use crate::drive::{drive, DriveConfig, Fatal, History};
+use crate::gen::{display_id, materialize, Plan, Scenario};
+use crate::subject::{Capabilities, SubjectFactory, Tenancy};
+
+/// What judging a history needs, owned, so a case can be judged on the
+/// worker that drove it.
+struct Judge {
+    fam: &'static dyn Family,
+    options: CheckOptions,
+    caps: Capabilities,
+    drive: DriveConfig,
+}
+
+impl Judge {
+    fn eval(&self, history: History) -> Eval {
+        let mut violations = Vec::new();
+        let mut coverage = Coverage::default();
+        let ctx = CheckCtx {
+            options: &self.options,
+            caps: &self.caps,
+            profile: &self.drive.profile,
+        };
+        self.fam
+            .check(&history, &ctx, &mut violations, &mut coverage);
+        let causes = violations.iter().map(|v| cause::of(&history, v)).collect();
+        let raw = violations
+            .iter()
+            .map(|v| cause::surface(&history, v))
+            .collect();
+        Eval {
+            history,
+            violations,
+            causes,
+            raw,
+            coverage,
+        }
+    }
+}
+
+/// Drives `plan` on `tenancy` (or the error creating it), shuts the
+/// tenancy down and judges the history.
+async fn one(
+    tenancy: Result<Box<dyn Tenancy>, crate::subject::SubjectError>,
+    plan: Plan,
+    judge: Arc<Judge>,
+) -> Result<Eval, Fatal> {
+    let tenancy: Arc<dyn Tenancy> = match tenancy {
+        Ok(t) => Arc::from(t),
+        Err(e) => return Err(Fatal(format!("creating the subject failed: {e}"))),
+    };
+    let h = drive(tenancy.clone(), plan, &judge.drive).await;
+    let down = tenancy.shutdown().await;
+    let h = h?;
+    down.map_err(|e| Fatal(format!("shutting the subject down failed: {e}")))?;
+    Ok(judge.eval(h))
+}
+
+impl Engine<'_> {
+    /// How many cases run at once: the configured batch for a subject
+    /// whose tenancies are independent, else one.
+    pub(super) fn batch_size(&self) -> usize {
+        if self.factory.independent_tenancies() {
+            self.cfg.concurrent_cases.max(1)
+        } else {
+            1
+        }
+    }
+
+    /// Materializes scenario `scn` with `minter` and evaluates it.
+    pub(super) fn eval(
+        &mut self,
+        fam: &'static dyn Family,
+        scn: &Scenario,
+        minter: &mut Minter,
+    ) -> Result<Eval, Fatal> {
+        let plan = materialize(scn, minter, &self.cfg.drive.profile);
+        let ev = self.run_cases(fam, vec![plan]).pop().expect("one result");
+        let ev = ev?;
+        self.record(&ev.history);
+        Ok(ev)
+    }
+
+    /// Runs `plans` as cases at the same time, one tenancy each, and
+    /// returns their evaluations in order. Nothing is recorded in the
+    /// summary: the caller [`record`](Self::record)s the ones it takes.
+    pub(super) fn run_cases(
+        &self,
+        fam: &'static dyn Family,
+        plans: Vec<Plan>,
+    ) -> Vec<Result<Eval, Fatal>> {
+        let judge = Arc::new(Judge {
+            fam,
+            options: self.cfg.options.clone(),
+            caps: self.caps.clone(),
+            drive: self.drive.clone(),
+        });
+        let factory: Arc<dyn SubjectFactory> = self.factory.clone();
+        self.rt.block_on(async move {
+            if plans.len() == 1 {
+                // One case: no task of its own.
+                let plan = plans.into_iter().next().expect("one plan");
+                return vec![one(factory.create().await, plan, judge).await];
+            }
+            let mut tasks = Vec::with_capacity(plans.len());
+            for plan in plans {
+                // Created in order: a factory may number its tenancies.
+                let t = factory.create().await;
+                tasks.push(tokio::spawn(one(t, plan, judge.clone())));
+            }
+            let mut out = Vec::with_capacity(tasks.len());
+            for t in tasks {
+                out.push(crate::drive::joined(t.await).and_then(|r| r));
+            }
+            out
+        })
+    }
+
+    /// Counts a case the search takes: its operations, the subject errors
+    /// it met and the user ids the subject refused.
+    pub(super) fn record(&mut self, history: &History) {
+        self.summary.operations += history.entries.len();
+        for e in &history.entries {
+            let Some(err) = subject_error(e) else {
+                continue;
+            };
+            self.summary.subject_errors += 1;
+            // One entry per operation and error, whatever id and path it names.
+            let raw = &history.plan.users[e.user];
+            let mut text = err.to_string();
+            if raw.len() > 2 {
+                text = text.replace(raw.as_str(), "<id>");
+            }
+            let mut text = redact_paths(&text);
+            if let Some((cut, _)) = text.char_indices().nth(ERROR_CHARS) {
+                text.truncate(cut);
+                text.push('…');
+            }
+            let describe = e.op.describe();
+            let op = describe.split_whitespace().next().unwrap_or_default();
+            *self.errors.entry((op.to_string(), text)).or_default() += 1;
+        }
+        for (u, r) in history.refused.iter().enumerate() {
+            if let Some(err) = r {
+                // One refusal per error, whatever id and path it names.
+                let raw = &history.plan.users[u];
+                let mut text = err.to_string();
+                if raw.len() > 2 {
+                    text = text.replace(raw.as_str(), "<id>");
+                }
+                let ids = self.refusals.entry(redact_paths(&text)).or_default();
+                let id = display_id(raw);
+                if !ids.contains(&id) {
+                    ids.push(id);
+                }
+            }
+        }
+    }
+}
