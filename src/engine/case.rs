@@ -75,6 +75,26 @@ async fn one(
     Ok(judge.eval(h))
 }
 
+/// Cases started on the runtime's workers. Dropped unfinished (a batch
+/// drawn ahead that a finding made moot, or a fatal error), its cases are
+/// aborted: their tenancies are independent and in memory.
+/// A single case is not started ahead: it is driven by this thread when
+/// waited for, as a subject whose cases run one at a time needs.
+pub(super) enum Running {
+    Started(Vec<tokio::task::JoinHandle<Result<Eval, Fatal>>>),
+    One(&'static dyn Family, Option<Plan>),
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if let Running::Started(tasks) = self {
+            for t in tasks.iter() {
+                t.abort();
+            }
+        }
+    }
+}
+
 impl Engine<'_> {
     /// How many cases run at once: the configured batch for a subject
     /// whose tenancies are independent, else one.
@@ -108,25 +128,56 @@ impl Engine<'_> {
         fam: &'static dyn Family,
         plans: Vec<Plan>,
     ) -> Vec<Result<Eval, Fatal>> {
-        let judge = Arc::new(Judge {
+        if plans.len() == 1 {
+            // One case: driven by this thread, no task of its own.
+            let judge = self.judge(fam);
+            let factory = self.factory.clone();
+            let plan = plans.into_iter().next().expect("one plan");
+            return vec![self
+                .rt
+                .block_on(async move { one(factory.create().await, plan, judge).await })];
+        }
+        let running = self.start_cases(fam, plans);
+        self.finish(running)
+    }
+
+    fn judge(&self, fam: &'static dyn Family) -> Arc<Judge> {
+        Arc::new(Judge {
             fam,
             options: self.cfg.options.clone(),
             caps: self.caps.clone(),
             drive: self.drive.clone(),
-        });
+        })
+    }
+
+    /// Starts `plans` as cases on the runtime's workers, their tenancies
+    /// created in order (a factory may number them), and returns at once.
+    pub(super) fn start_cases(&self, fam: &'static dyn Family, mut plans: Vec<Plan>) -> Running {
+        if plans.len() == 1 {
+            return Running::One(fam, plans.pop());
+        }
+        let judge = self.judge(fam);
         let factory: Arc<dyn SubjectFactory> = self.factory.clone();
-        self.rt.block_on(async move {
-            if plans.len() == 1 {
-                // One case: no task of its own.
-                let plan = plans.into_iter().next().expect("one plan");
-                return vec![one(factory.create().await, plan, judge).await];
-            }
+        let tasks = self.rt.block_on(async move {
             let mut tasks = Vec::with_capacity(plans.len());
             for plan in plans {
-                // Created in order: a factory may number its tenancies.
                 let t = factory.create().await;
                 tasks.push(tokio::spawn(one(t, plan, judge.clone())));
             }
+            tasks
+        });
+        Running::Started(tasks)
+    }
+
+    /// Waits for the cases of `running`: their evaluations, in order.
+    pub(super) fn finish(&self, mut running: Running) -> Vec<Result<Eval, Fatal>> {
+        let tasks = match &mut running {
+            Running::Started(tasks) => std::mem::take(tasks),
+            Running::One(fam, plan) => {
+                return self.run_cases(*fam, plan.take().into_iter().collect());
+            }
+        };
+        self.rt.block_on(async move {
             let mut out = Vec::with_capacity(tasks.len());
             for t in tasks {
                 out.push(crate::drive::joined(t.await).and_then(|r| r));

@@ -5,6 +5,7 @@
 use proptest::strategy::{BoxedStrategy, Strategy, ValueTree};
 use proptest::test_runner::{Config, TestRunner};
 
+use super::case::Running;
 use super::clock::{part, Cut};
 use super::{minter_for, rng_for, Engine, Known};
 use crate::canary::Minter;
@@ -14,10 +15,24 @@ use crate::drive::{Fatal, History};
 use crate::gen::{materialize, GenConfig, Scenario};
 use crate::report::*;
 
+/// Where a search stands in its stream of cases.
+struct Cursor {
+    /// This round's generator.
+    runner: TestRunner,
+    /// Cases left in the search.
+    left: usize,
+    /// The last case's index in the search (partitions take every n-th).
+    index: usize,
+    /// No case has been drawn yet.
+    first: bool,
+    /// Whether `--partition` applies to this search.
+    partitioned: bool,
+}
+
 /// A case drawn for a batch, with where the search stands after it.
 struct Drawn {
     scenario: Scenario,
-    plan: crate::gen::Plan,
+    plan: Option<crate::gen::Plan>,
     left: usize,
     index: usize,
     minter: Minter,
@@ -27,6 +42,16 @@ struct Drawn {
 struct Batch {
     cases: Vec<Drawn>,
     cut: Option<Cut>,
+}
+
+impl Batch {
+    /// The cases' plans, taken out to be run.
+    fn plans(&mut self) -> Vec<crate::gen::Plan> {
+        self.cases
+            .iter_mut()
+            .filter_map(|c| c.plan.take())
+            .collect()
+    }
 }
 
 /// What one family's search has found and exercised so far.
@@ -199,71 +224,62 @@ impl Engine<'_> {
         st: &mut Search,
         partitioned: bool,
     ) -> Result<(), String> {
-        let mut left = cases;
         // Only a family that judges presentations of identifiers counts them.
         let replays = !fam
             .identifier_kinds(&self.caps, &self.gen.identifiers)
             .is_empty();
-        // Every search runs at least one case, whatever the budget says.
-        let mut first = true;
-        // The case's index in this search (partitions take every n-th).
-        let mut index = 0usize;
+        // With batches, the next one is drawn and started while this one
+        // runs (drawing is this thread's work, driving the workers').
+        let ahead = self.batch_size() > 1;
+        let mut cur = Cursor {
+            runner: TestRunner::default(),
+            left: cases,
+            index: 0,
+            first: true,
+            partitioned,
+        };
         for round in 0..self.cfg.max_rounds {
-            if left == 0 {
+            if cur.left == 0 {
                 break;
             }
-            let mut runner =
+            cur.runner =
                 TestRunner::new_with_rng(Config::default(), rng_for(self.cfg.seed, label, round));
             let mut found = None;
-            while left > 0 && found.is_none() {
-                let batch = self.draw(
-                    strategy,
-                    &mut runner,
-                    &mut left,
-                    &mut index,
-                    &mut first,
-                    partitioned,
-                    st,
-                )?;
-                let plans = batch.cases.iter().map(|c| c.plan.clone()).collect();
-                let evals = self.run_cases(fam, plans);
-                for (case, ev) in batch.cases.into_iter().zip(evals) {
-                    let ev = ev.map_err(|Fatal(m)| m)?;
-                    self.record(&ev.history);
-                    st.cases += 1;
-                    self.summary.cases += 1;
-                    self.cfg.progress.0.case_done(st.cases, st.findings.len());
-                    st.coverage.merge(&ev.coverage);
-                    st.operations += ev.history.entries.len();
-                    st.tally_classes(&ev.history);
-                    if replays {
-                        st.tally_replays(&ev.history);
-                    }
-                    if ev.has_new(&st.known) {
-                        // Where a sequential search would be after this case.
-                        (left, index, st.minter) = (case.left, case.index, case.minter);
-                        let min = if fam.fixed_cases().is_none() {
-                            self.shrink(fam, case.scenario, ev, &st.known, &mut st.minter)
-                                .map_err(|Fatal(m)| m)?
-                        } else {
-                            ev
-                        };
-                        found = Some(min);
-                        break;
-                    }
+            let mut next: Option<(Batch, Running)> = None;
+            while (cur.left > 0 || next.is_some()) && found.is_none() {
+                let (batch, running) = match next.take() {
+                    Some(n) => n,
+                    None => self.start(fam, strategy, &mut cur, st)?,
+                };
+                if ahead && batch.cut.is_none() && cur.left > 0 {
+                    next = Some(self.start(fam, strategy, &mut cur, st)?);
                 }
-                if found.is_none() {
-                    match batch.cut {
-                        None => {}
-                        Some(Cut::Budget) => {
-                            st.budget_ended = true;
-                            return Ok(());
-                        }
-                        Some(over) => {
-                            st.over = Some(over);
-                            self.over = Some(over);
-                            return Ok(());
-                        }
+                let evals = self.finish(running);
+                let cut = batch.cut;
+                if let Some((case, ev)) = self.take(batch, evals, st, replays)? {
+                    // Where a sequential search would be after this case
+                    // (the batch drawn ahead is dropped, its cases aborted).
+                    (cur.left, cur.index, st.minter) = (case.left, case.index, case.minter);
+                    drop(next.take());
+                    let min = if fam.fixed_cases().is_none() {
+                        self.shrink(fam, case.scenario, ev, &st.known, &mut st.minter)
+                            .map_err(|Fatal(m)| m)?
+                    } else {
+                        ev
+                    };
+                    found = Some(min);
+                    break;
+                }
+                match cut {
+                    None => {}
+                    Some(Cut::Budget) => {
+                        st.budget_ended = true;
+                        return Ok(());
+                    }
+                    Some(over) => {
+                        st.over = Some(over);
+                        self.over = Some(over);
+                        return Ok(());
                     }
                 }
             }
@@ -276,19 +292,56 @@ impl Engine<'_> {
         Ok(())
     }
 
+    /// Draws the next batch and starts its cases.
+    fn start(
+        &self,
+        fam: &'static dyn Family,
+        strategy: &BoxedStrategy<Scenario>,
+        cur: &mut Cursor,
+        st: &mut Search,
+    ) -> Result<(Batch, Running), String> {
+        let mut b = self.draw(strategy, cur, st)?;
+        let r = self.start_cases(fam, b.plans());
+        Ok((b, r))
+    }
+
+    /// Takes a batch's cases in order: counts each, and returns the first
+    /// that shows something new, with its evaluation (the cases after it
+    /// count for nothing). `Err` is a fatal error of a case taken.
+    fn take(
+        &mut self,
+        batch: Batch,
+        evals: Vec<Result<super::Eval, Fatal>>,
+        st: &mut Search,
+        replays: bool,
+    ) -> Result<Option<(Drawn, super::Eval)>, String> {
+        for (case, ev) in batch.cases.into_iter().zip(evals) {
+            let ev = ev.map_err(|Fatal(m)| m)?;
+            self.record(&ev.history);
+            st.cases += 1;
+            self.summary.cases += 1;
+            self.cfg.progress.0.case_done(st.cases, st.findings.len());
+            st.coverage.merge(&ev.coverage);
+            st.operations += ev.history.entries.len();
+            st.tally_classes(&ev.history);
+            if replays {
+                st.tally_replays(&ev.history);
+            }
+            if ev.has_new(&st.known) {
+                return Ok(Some((case, ev)));
+            }
+        }
+        Ok(None)
+    }
+
     /// Draws the next batch of cases (see `case`): up to the batch size,
     /// each materialized with the family's minter in order, with where the
     /// search stands after it. Stops early at the end of the cases or of
     /// the time (`cut`, acted on once the batch has run).
-    #[allow(clippy::too_many_arguments)]
     fn draw(
         &self,
         strategy: &BoxedStrategy<Scenario>,
-        runner: &mut TestRunner,
-        left: &mut usize,
-        index: &mut usize,
-        first: &mut bool,
-        partitioned: bool,
+        cur: &mut Cursor,
         st: &mut Search,
     ) -> Result<Batch, String> {
         let mut batch = Batch {
@@ -296,36 +349,37 @@ impl Engine<'_> {
             cut: None,
         };
         let size = self.batch_size();
-        while *left > 0 && batch.cases.len() < size {
+        while cur.left > 0 && batch.cases.len() < size {
             match self.clock.cut() {
                 None => {}
-                Some(Cut::Budget) if *first => {}
+                // Every search runs at least one case, whatever the budget says.
+                Some(Cut::Budget) if cur.first => {}
                 Some(cut) => {
                     batch.cut = Some(cut);
                     break;
                 }
             }
-            *left -= 1;
+            cur.left -= 1;
             let tree = strategy
-                .new_tree(runner)
+                .new_tree(&mut cur.runner)
                 .map_err(|reason| format!("the generator failed: {reason}"))?;
-            *index += 1;
-            if partitioned
+            cur.index += 1;
+            if cur.partitioned
                 && self
                     .cfg
                     .partition
-                    .is_some_and(|(i, n)| (*index - 1) % n != i)
+                    .is_some_and(|(i, n)| (cur.index - 1) % n != i)
             {
                 continue; // another partition's case
             }
-            *first = false;
+            cur.first = false;
             let scenario = tree.current();
             let plan = materialize(&scenario, &mut st.minter, &self.cfg.drive.profile);
             batch.cases.push(Drawn {
                 scenario,
-                plan,
-                left: *left,
-                index: *index,
+                plan: Some(plan),
+                left: cur.left,
+                index: cur.index,
                 minter: st.minter.clone(),
             });
         }
