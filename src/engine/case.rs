@@ -2,14 +2,15 @@
 //! it, the history judged by the family; and batches of cases run at the
 //! same time when the subject's tenancies are independent of one another.
 //!
-//! A batch is a fixed number of cases ([`RunConfig::concurrent_cases`],
-//! never the number of cores), drawn and materialized in order, their
-//! tenancies created in order (a factory may number them), then driven
-//! and judged concurrently on the runtime's workers. The search takes the
+//! A batch is a few cases ([`RunConfig::concurrent_cases`], fewer with
+//! many users), drawn and materialized in order, their tenancies created
+//! in order (a factory may number them), then driven and judged on the
+//! runtime's workers while the next batch is drawn. The search takes the
 //! results in order and stops at the first case that shows something new,
-//! as a sequential search would; the cases after it in the batch ran but
-//! count for nothing. So the report depends on the seed and the batch
-//! size, not on timing or the machine.
+//! restoring where it stood after that case, as a sequential search would;
+//! the cases after it ran but count for nothing. So the report is the one
+//! a case at a time gives, whatever the batch size or the timing
+//! (tests/concurrent_cases.rs).
 //!
 //! [`RunConfig::concurrent_cases`]: super::RunConfig::concurrent_cases
 
@@ -96,14 +97,22 @@ impl Drop for Running {
 }
 
 impl Engine<'_> {
-    /// How many cases run at once: the configured batch for a subject
-    /// whose tenancies are independent, else one.
+    /// Whether cases may run at the same time: the subject's tenancies
+    /// are independent and more than one case is allowed.
+    pub(super) fn concurrent(&self) -> bool {
+        self.factory.independent_tenancies() && self.cfg.concurrent_cases > 1
+    }
+
+    /// How many cases a batch has: when cases may run at the same time,
+    /// the configured number, fewer with many users (about 64 users'
+    /// sessions and histories per batch, two batches in flight, keep 64
+    /// users under 100 MB); else one. The report does not depend on it.
     pub(super) fn batch_size(&self) -> usize {
-        if self.factory.independent_tenancies() {
-            self.cfg.concurrent_cases.max(1)
-        } else {
-            1
+        if !self.concurrent() {
+            return 1;
         }
+        let users = self.gen.users.unwrap_or(8).max(1);
+        (64 / users).clamp(1, self.cfg.concurrent_cases)
     }
 
     /// Materializes scenario `scn` with `minter` and evaluates it.
@@ -153,7 +162,7 @@ impl Engine<'_> {
     /// Starts `plans` as cases on the runtime's workers, their tenancies
     /// created in order (a factory may number them), and returns at once.
     pub(super) fn start_cases(&self, fam: &'static dyn Family, mut plans: Vec<Plan>) -> Running {
-        if plans.len() == 1 {
+        if plans.len() == 1 && !self.concurrent() {
             return Running::One(fam, plans.pop());
         }
         let judge = self.judge(fam);

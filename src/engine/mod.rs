@@ -70,9 +70,10 @@ pub struct RunConfig {
     pub partition: Option<(usize, usize)>,
     /// Who is told how the run goes (default: nobody).
     pub progress: progress::Watcher,
-    /// Cases run at the same time when the subject's tenancies are
-    /// independent of one another (see `case`): a constant, not the
-    /// number of cores, so a seed gives one report on every machine.
+    /// Most cases in a batch run at the same time when the subject's
+    /// tenancies are independent of one another (see `case`; fewer with
+    /// many users). 1 runs one case at a time. The report is the same
+    /// whatever it is (tests/concurrent_cases.rs).
     pub concurrent_cases: usize,
 }
 

@@ -230,7 +230,7 @@ impl Engine<'_> {
             .is_empty();
         // With batches, the next one is drawn and started while this one
         // runs (drawing is this thread's work, driving the workers').
-        let ahead = self.batch_size() > 1;
+        let ahead = self.concurrent();
         let mut cur = Cursor {
             runner: TestRunner::default(),
             left: cases,
