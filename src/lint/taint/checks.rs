@@ -3,7 +3,9 @@
 
 use rustc_hash::FxHashMap as HashMap;
 
+use ruff_python_ast::visitor::{self, Visitor};
 use ruff_python_ast::{self as ast, CmpOp, Expr, UnaryOp};
+use ruff_text_size::TextSize;
 
 use super::Env;
 use crate::lint::model::Model;
@@ -91,6 +93,12 @@ pub(super) fn validator_subject(expr: &Expr) -> Option<&str> {
 
 /// Names known valid when `test` evaluates to `want`.
 pub(super) fn validated_when<'a>(test: &'a Expr, want: bool, env: &Env<'a>) -> Vec<&'a str> {
+    let mut names = super::component::dots_rejected(test, want, env);
+    names.extend(validated_by(test, want, env));
+    names
+}
+
+fn validated_by<'a>(test: &'a Expr, want: bool, env: &Env<'a>) -> Vec<&'a str> {
     match test {
         Expr::UnaryOp(u) if u.op == UnaryOp::Not => validated_when(&u.operand, !want, env),
         // An allow-list: `if suffix not in ALLOWED: raise`.
@@ -107,6 +115,9 @@ pub(super) fn validated_when<'a>(test: &'a Expr, want: bool, env: &Env<'a>) -> V
         // A resolved path checked to stay under a base directory.
         Expr::Call(c) if want && contained_path(c, env).is_some() => {
             contained_path(c, env).into_iter().collect()
+        }
+        Expr::Call(_) if want && contained_in_any(test, env).is_some() => {
+            contained_in_any(test, env).into_iter().collect()
         }
         Expr::Call(_) if want => validator_subject(test).into_iter().collect(),
         Expr::Name(n) if want => env.guards.get(n.id.as_str()).copied().into_iter().collect(),
@@ -160,33 +171,93 @@ fn is_allow_list(e: &Expr) -> bool {
     }
 }
 
+/// The name a containment check's receiver is built from: `p`, `str(p)`,
+/// `PurePath(str(p))`, `str(p) + os.sep`.
+fn checked(e: &Expr) -> Option<&ast::ExprName> {
+    match e {
+        Expr::Name(n) => Some(n),
+        Expr::Call(c) if c.arguments.args.len() == 1 && c.arguments.keywords.is_empty() => {
+            let f = match &*c.func {
+                Expr::Name(n) => n.id.as_str(),
+                Expr::Attribute(a) => a.attr.id.as_str(),
+                _ => return None,
+            };
+            matches!(f, "str" | "Path" | "PurePath" | "PurePosixPath" | "fspath")
+                .then(|| checked(&c.arguments.args[0]))
+                .flatten()
+        }
+        Expr::BinOp(b) if b.op == ast::Operator::Add && ends_with_separator(&b.right) => {
+            checked(&b.left)
+        }
+        _ => None,
+    }
+}
+
+/// A containment check over several bases: `any(p.is_relative_to(b) for b
+/// in roots)`, also with the base itself allowed (`any(str(p).startswith(b +
+/// "/") or str(p) == b for b in roots)`): the name checked.
+pub(super) fn contained_in_any<'a>(e: &'a Expr, env: &Env<'a>) -> Option<&'a str> {
+    let Expr::Call(c) = e else { return None };
+    let is_any = matches!(&*c.func, Expr::Name(n) if n.id.as_str() == "any");
+    let [Expr::Generator(g)] = &*c.arguments.args else {
+        return None;
+    };
+    if !is_any || !c.arguments.keywords.is_empty() {
+        return None;
+    }
+    let one = |v: &'a Expr| match v {
+        Expr::Call(vc) => contained_path(vc, env),
+        _ => None,
+    };
+    match &*g.elt {
+        Expr::BoolOp(b) if b.op == ast::BoolOp::Or => {
+            let name = b.values.iter().find_map(one)?;
+            // The other alternatives only allow the base itself.
+            let rest_ok = b.values.iter().all(|v| {
+                one(v) == Some(name)
+                    || matches!(v, Expr::Compare(cmp) if cmp.ops.len() == 1
+                        && cmp.ops[0] == CmpOp::Eq
+                        && checked(&cmp.left).is_some_and(|n| n.id.as_str() == name))
+            });
+            rest_ok.then_some(name)
+        }
+        Expr::BoolOp(b) if b.op == ast::BoolOp::And => b.values.iter().find_map(one),
+        elt => one(elt),
+    }
+}
+
+/// Names a containment check is written on in a function (`p` of
+/// `p.is_relative_to(...)`, `str(p).startswith(...)`), with where.
+pub(super) fn containment_checks(body: &[ast::Stmt]) -> Vec<(&str, TextSize)> {
+    #[derive(Default)]
+    struct Checks<'a>(Vec<(&'a str, TextSize)>);
+    impl<'a> Visitor<'a> for Checks<'a> {
+        fn visit_expr(&mut self, expr: &'a Expr) {
+            if let Expr::Call(c) = expr {
+                if let Expr::Attribute(a) = &*c.func {
+                    if matches!(a.attr.id.as_str(), "is_relative_to" | "startswith") {
+                        if let Some(n) = checked(&a.value) {
+                            self.0
+                                .push((n.id.as_str(), ruff_text_size::Ranged::range(c).start()));
+                        }
+                    }
+                }
+            }
+            visitor::walk_expr(self, expr);
+        }
+    }
+    let mut v = Checks::default();
+    v.visit_body(body);
+    v.0
+}
+
 /// `full.startswith(BASE + os.sep)` where `full = os.path.realpath(...)`, or
 /// `p.is_relative_to(BASE)` where `p = (...).resolve()`: the name checked.
 /// A prefix without a trailing separator (`/srv/users` matches `/srv/users2`) is not enough.
 /// Also through the wrappers a check is written with: `str(p)`,
 /// `PurePath(str(p))`, a separator added on both sides (`(str(p) + sep).
 /// startswith(root + sep)`), and an awaited `anyio.Path(...).resolve()`.
-fn contained_path<'a>(c: &'a ast::ExprCall, env: &Env<'a>) -> Option<&'a str> {
-    /// The name a check's receiver is built from.
-    fn checked(e: &Expr) -> Option<&ast::ExprName> {
-        match e {
-            Expr::Name(n) => Some(n),
-            Expr::Call(c) if c.arguments.args.len() == 1 && c.arguments.keywords.is_empty() => {
-                let f = match &*c.func {
-                    Expr::Name(n) => n.id.as_str(),
-                    Expr::Attribute(a) => a.attr.id.as_str(),
-                    _ => return None,
-                };
-                matches!(f, "str" | "Path" | "PurePath" | "PurePosixPath" | "fspath")
-                    .then(|| checked(&c.arguments.args[0]))
-                    .flatten()
-            }
-            Expr::BinOp(b) if b.op == ast::Operator::Add && ends_with_separator(&b.right) => {
-                checked(&b.left)
-            }
-            _ => None,
-        }
-    }
+pub(super) fn contained_path<'a>(c: &'a ast::ExprCall, env: &Env<'a>) -> Option<&'a str> {
     let Expr::Attribute(a) = &*c.func else {
         return None;
     };

@@ -16,18 +16,16 @@ use ruff_source_file::LineIndex;
 use ruff_text_size::TextSize;
 
 use super::diagnostic::{FlowPoint, FlowStep};
-use super::known;
 use super::model::{Func, Model};
 use super::program::{Ctx, FnSummary, ParamSink};
 
 mod checks;
+mod component;
+mod eval;
 mod sinks;
 mod sources;
 
-use checks::{
-    component, is_path_builder, is_sanitizer, path_call, suffix_literal, validated_when,
-    validator_subject,
-};
+use checks::{validated_when, validator_subject};
 use sources::is_request_param;
 
 /// Taint of a value. Ordered: combining two values takes the maximum.
@@ -58,6 +56,8 @@ struct Env<'a> {
     guards: HashMap<&'a str, &'a str>,
     /// Local right-hand sides, to recognise a `SessionManager` bound in the function.
     exprs: HashMap<&'a str, &'a Expr>,
+    /// Names whose value holds no path separator but may be `..` (see [`component`]).
+    nosep: HashSet<&'a str>,
 }
 
 impl<'a> Env<'a> {
@@ -72,11 +72,17 @@ pub struct Engine<'c, 'm, 'a> {
     /// The call through which each function's parameters got tainted.
     came_from: Vec<Option<(usize, TextRange)>>,
     tainted: Vec<HashSet<usize>>,
-    summaries: Vec<Option<bool>>,
+    /// Per function: which parameters' taint its return value carries (a bit each).
+    summaries: Vec<Option<u64>>,
     in_progress: HashSet<usize>,
     emit: bool,
     queue: VecDeque<usize>,
     hits: Vec<Hit>,
+    /// The name the statement being walked assigns, in which function, and
+    /// where the statement ends: a path built there is checked later maybe.
+    assigning: Option<(usize, &'a str, TextSize)>,
+    /// Per function, the names containment checks are written on, and where.
+    checks: HashMap<usize, Vec<(&'a str, TextSize)>>,
 }
 
 fn engine<'c, 'm, 'a>(ctx: &'c Ctx<'m, 'a>) -> Engine<'c, 'm, 'a> {
@@ -92,8 +98,14 @@ fn engine<'c, 'm, 'a>(ctx: &'c Ctx<'m, 'a>) -> Engine<'c, 'm, 'a> {
         emit: true,
         queue: VecDeque::new(),
         hits: Vec::new(),
+        assigning: None,
+        checks: HashMap::default(),
     }
 }
+
+/// Helpers with more parameters than this are not analysed parameter by
+/// parameter: any tainted argument taints their return value.
+const MAX_SPLIT_PARAMS: usize = 12;
 
 /// Runs the queue to a fixpoint (bounded).
 fn drain(e: &mut Engine) {
@@ -152,7 +164,7 @@ pub fn summarize(ctx: &Ctx, fi: usize) -> FnSummary {
         }
     }
     let mut e = engine(ctx);
-    summary.propagates = e.propagates(fi);
+    summary.returns = e.propagates(fi);
     summary
 }
 
@@ -265,22 +277,38 @@ impl<'c, 'm, 'a> Engine<'c, 'm, 'a> {
         ret
     }
 
-    /// Whether helper `i` passes its arguments' taint to its return value.
-    fn propagates(&mut self, i: usize) -> bool {
+    /// Which parameters of helper `i` pass their taint to its return value
+    /// (bit `k` for parameter `k`, `self` included): each parameter is tried
+    /// alone, so that `def clean(name, default): ... return default` is a
+    /// sanitiser of `name`.
+    fn propagates(&mut self, i: usize) -> u64 {
         if let Some(s) = self.summaries[i] {
             return s;
         }
         if !self.in_progress.insert(i) {
-            return false;
+            return 0;
         }
         let saved_emit = std::mem::replace(&mut self.emit, false);
-        let saved = std::mem::replace(&mut self.tainted[i], (0..64).collect());
-        let r = self.run_function(i) == Taint::Raw;
-        self.tainted[i] = saved;
+        let n = self.m.functions[i].params().count();
+        let try_params = |e: &mut Self, params: HashSet<usize>| {
+            let saved = std::mem::replace(&mut e.tainted[i], params);
+            let r = e.run_function(i) == Taint::Raw;
+            e.tainted[i] = saved;
+            r
+        };
+        let mut mask = 0;
+        if try_params(self, (0..64).collect()) {
+            mask = u64::MAX;
+            if (2..=MAX_SPLIT_PARAMS).contains(&n) {
+                mask = (0..n)
+                    .filter(|&k| try_params(self, HashSet::from_iter([k])))
+                    .fold(0, |m, k| m | 1 << k);
+            }
+        }
         self.emit = saved_emit;
         self.in_progress.remove(&i);
-        self.summaries[i] = Some(r);
-        r
+        self.summaries[i] = Some(mask);
+        mask
     }
 
     /// Walks a block; returns whether it always leaves (return/raise/continue/break).
@@ -295,22 +323,11 @@ impl<'c, 'm, 'a> Engine<'c, 'm, 'a> {
 
     fn stmt(&mut self, fi: usize, stmt: &'a Stmt, env: &mut Env<'a>, ret: &mut Taint) -> bool {
         match stmt {
-            Stmt::Assign(a) => {
-                let before = self.hits.len();
-                self.scan(fi, &a.value, env);
-                let t = self.eval(fi, &a.value, env);
-                let t = self.reported_if_hit(before, t);
-                for target in &a.targets {
-                    self.assign(target, t, &a.value, env);
-                }
-            }
+            Stmt::Assign(a) => self.assign_stmt(fi, &a.targets, &a.value, a.range.end(), env),
             Stmt::AnnAssign(a) => {
                 if let Some(v) = &a.value {
-                    let before = self.hits.len();
-                    self.scan(fi, v, env);
-                    let t = self.eval(fi, v, env);
-                    let t = self.reported_if_hit(before, t);
-                    self.assign(&a.target, t, v, env);
+                    let targets = std::slice::from_ref(&*a.target);
+                    self.assign_stmt(fi, targets, v, a.range.end(), env);
                 }
             }
             Stmt::AugAssign(a) => {
@@ -386,6 +403,31 @@ impl<'c, 'm, 'a> Engine<'c, 'm, 'a> {
         false
     }
 
+    /// `targets = value`: sinks in the value, then the targets' taint. A
+    /// path built for one name may be checked later (see `checked_later`).
+    fn assign_stmt(
+        &mut self,
+        fi: usize,
+        targets: &'a [Expr],
+        value: &'a Expr,
+        end: TextSize,
+        env: &mut Env<'a>,
+    ) {
+        let before = self.hits.len();
+        let name = match targets {
+            [Expr::Name(n)] => Some((fi, n.id.as_str(), end)),
+            _ => None,
+        };
+        let saved = std::mem::replace(&mut self.assigning, name);
+        self.scan(fi, value, env);
+        self.assigning = saved;
+        let t = self.eval(fi, value, env);
+        let t = self.reported_if_hit(before, t);
+        for target in targets {
+            self.assign(target, t, value, env);
+        }
+    }
+
     fn if_stmt(
         &mut self,
         fi: usize,
@@ -438,6 +480,15 @@ impl<'c, 'm, 'a> Engine<'c, 'm, 'a> {
             return true;
         }
         let mut merged = live[0].clone();
+        // Without a separator after the branches when it is so (or clean) in each.
+        merged.nosep = live
+            .iter()
+            .flat_map(|b| b.nosep.iter().copied())
+            .filter(|k| {
+                live.iter()
+                    .all(|b| b.nosep.contains(k) || b.get(k) == Taint::Clean)
+            })
+            .collect();
         for other in &live[1..] {
             for (k, v) in &other.vars {
                 let cur = merged.get(k);
@@ -456,9 +507,16 @@ impl<'c, 'm, 'a> Engine<'c, 'm, 'a> {
         match target {
             Expr::Name(n) => {
                 let name = n.id.as_str();
+                if component::no_separator(self.m, value, env) {
+                    env.nosep.insert(name);
+                } else {
+                    env.nosep.remove(name);
+                }
                 env.vars.insert(name, t);
                 env.exprs.insert(name, value);
-                if let Some(v) = validator_subject(value) {
+                if let Some(v) =
+                    validator_subject(value).or_else(|| checks::contained_in_any(value, env))
+                {
                     env.guards.insert(name, v);
                 } else {
                     env.guards.remove(name);
@@ -469,147 +527,5 @@ impl<'c, 'm, 'a> Engine<'c, 'm, 'a> {
             Expr::Starred(s) => self.assign(&s.value, t, value, env),
             _ => {}
         }
-    }
-
-    /// Taint of an expression's value.
-    fn eval(&mut self, fi: usize, expr: &'a Expr, env: &Env<'a>) -> Taint {
-        match expr {
-            Expr::Name(n) => env.get(n.id.as_str()),
-            Expr::FString(f) => {
-                let mut t = Taint::Clean;
-                for e in known::fstring_exprs(f) {
-                    t = t.max(self.eval(fi, e, env));
-                }
-                t
-            }
-            // One component of a path with a literal added (`Path(x).stem +
-            // ".md"`): no separator, and never `.` or `..`.
-            Expr::BinOp(b)
-                if b.op == ast::Operator::Add
-                    && component(self.m, &b.left)
-                    && suffix_literal(&b.right) =>
-            {
-                Taint::Clean
-            }
-            Expr::BinOp(b) => self
-                .eval(fi, &b.left, env)
-                .max(self.eval(fi, &b.right, env)),
-            // A path's suffix (`.md`) holds no separator and no `..`.
-            Expr::Attribute(a)
-                if matches!(a.attr.id.as_str(), "suffix" | "suffixes")
-                    && path_call(self.m, &a.value) =>
-            {
-                Taint::Clean
-            }
-            Expr::Attribute(a) => self.eval(fi, &a.value, env),
-            Expr::Subscript(s) => self.eval(fi, &s.value, env),
-            Expr::Await(a) => self.eval(fi, &a.value, env),
-            Expr::Starred(s) => self.eval(fi, &s.value, env),
-            Expr::If(i) => self
-                .eval(fi, &i.body, env)
-                .max(self.eval(fi, &i.orelse, env)),
-            Expr::BoolOp(b) => b
-                .values
-                .iter()
-                .fold(Taint::Clean, |t, v| t.max(self.eval(fi, v, env))),
-            Expr::Named(n) => self.eval(fi, &n.value, env),
-            Expr::Tuple(t) => t
-                .elts
-                .iter()
-                .fold(Taint::Clean, |a, v| a.max(self.eval(fi, v, env))),
-            Expr::List(t) => t
-                .elts
-                .iter()
-                .fold(Taint::Clean, |a, v| a.max(self.eval(fi, v, env))),
-            Expr::Call(c) => self.eval_call(fi, c, env),
-            _ => Taint::Clean,
-        }
-    }
-
-    fn args_taint(&mut self, fi: usize, c: &'a ast::ExprCall, env: &Env<'a>) -> Taint {
-        let mut t = Taint::Clean;
-        for a in c.arguments.args.iter() {
-            t = t.max(self.eval(fi, a, env));
-        }
-        for k in c.arguments.keywords.iter() {
-            t = t.max(self.eval(fi, &k.value, env));
-        }
-        t
-    }
-
-    fn eval_call(&mut self, fi: usize, c: &'a ast::ExprCall, env: &Env<'a>) -> Taint {
-        let m = self.m;
-        let qual = m.qualify(&c.func);
-        if let Some(q) = qual.as_deref() {
-            if is_sanitizer(m, q) {
-                return Taint::Clean;
-            }
-            if is_path_builder(m, q) {
-                return self.args_taint(fi, c, env);
-            }
-        }
-        if let Some(callee) = m.callee(&c.func, Some(fi)) {
-            let t = self.args_taint(fi, c, env);
-            if t == Taint::Clean {
-                return Taint::Clean;
-            }
-            return if self.propagates(callee) {
-                t
-            } else {
-                Taint::Clean
-            };
-        }
-        if let Some((file, callee, _)) = self.ctx.external_callee(&c.func, Some(fi)) {
-            let propagates = self.ctx.summary(file, callee).is_some_and(|s| s.propagates);
-            return if propagates {
-                self.args_taint(fi, c, env)
-            } else {
-                Taint::Clean
-            };
-        }
-        if let Expr::Attribute(a) = &*c.func {
-            let method = a.attr.id.as_str();
-            if matches!(
-                method,
-                "hexdigest"
-                    | "digest"
-                    | "isdigit"
-                    | "isalnum"
-                    | "isidentifier"
-                    | "count"
-                    | "find"
-                    | "index"
-            ) {
-                return Taint::Clean;
-            }
-            // Only methods on a value (not module functions we do not know).
-            let on_module =
-                matches!(&*a.value, Expr::Name(n) if m.imports.contains_key(n.id.as_str()));
-            if on_module {
-                return Taint::Clean;
-            }
-            let recv = self.eval(fi, &a.value, env);
-            if matches!(
-                method,
-                "format"
-                    | "format_map"
-                    | "join"
-                    | "joinpath"
-                    | "with_name"
-                    | "with_stem"
-                    | "with_suffix"
-                    | "replace"
-                    | "get"
-                    | "setdefault"
-            ) {
-                // `.get(key)` on a dict of request data: the receiver carries the taint.
-                if matches!(method, "get" | "setdefault") {
-                    return recv;
-                }
-                return recv.max(self.args_taint(fi, c, env));
-            }
-            return recv;
-        }
-        Taint::Clean
     }
 }

@@ -71,40 +71,10 @@ impl<'c, 'm, 'a> Engine<'c, 'm, 'a> {
                 }
             }
         }
-        let path_call = m.is_builtin(q, "open")
-            || matches!(
-                q,
-                "io.open"
-                    | "os.open"
-                    | "aiofiles.open"
-                    | "shutil.rmtree"
-                    | "shutil.copytree"
-                    | "shutil.move"
-                    | "os.remove"
-                    | "os.unlink"
-                    | "os.rmdir"
-                    | "os.removedirs"
-                    | "os.makedirs"
-                    | "os.mkdir"
-                    | "sqlite3.connect"
-                    | "aiosqlite.connect"
-            );
-        if path_call {
-            if let Some(a) = known::arg(c, 0, &["file", "path", "name", "database"]) {
-                sinks.push((a, format!("`{q}()`")));
-            }
-        }
-        if !reduced && PATH_CLASSES.contains(&q) {
+        file_op_sinks(m, q, c, &mut sinks);
+        if !reduced && PATH_CLASSES.contains(&q) && !self.checked_later(fi) {
             for a in c.arguments.args.iter() {
                 sinks.push((a, "`Path(...)`".into()));
-            }
-        }
-        if matches!(
-            q,
-            "shutil.copy" | "shutil.copy2" | "shutil.copyfile" | "os.rename" | "os.replace"
-        ) {
-            for a in c.arguments.args.iter().take(2) {
-                sinks.push((a, format!("`{q}()`")));
             }
         }
         // pathlib methods on a tainted path: `(BASE / user_id).write_text(...)`.
@@ -132,6 +102,27 @@ impl<'c, 'm, 'a> Engine<'c, 'm, 'a> {
                 });
             }
         }
+    }
+
+    /// Whether the path the current statement builds and assigns is checked
+    /// to stay under a base later in the function (`target = Path(root,
+    /// name).resolve()`, then `target.is_relative_to(root)`): building it is
+    /// no file operation, and the uses after the check are clean; the uses
+    /// that are not (a check that does not leave, a use before it) are
+    /// reported where they are.
+    fn checked_later(&mut self, fi: usize) -> bool {
+        let Some((f, name, end)) = self.assigning else {
+            return false;
+        };
+        if f != fi {
+            return false;
+        }
+        let body = &self.m.functions[fi].def.body;
+        self.checks
+            .entry(fi)
+            .or_insert_with(|| super::checks::containment_checks(body))
+            .iter()
+            .any(|&(n, at)| n == name && at >= end)
     }
 
     fn is_rooted_session_manager(&self, recv: &'a Expr, env: &Env<'a>) -> bool {
@@ -267,6 +258,47 @@ impl<'c, 'm, 'a> Engine<'c, 'm, 'a> {
             base: ps.sink.clone(),
             flow,
         });
+    }
+}
+
+/// The file operations among the calls (`open`, `shutil.rmtree`,
+/// `os.rename`, ...): their path arguments are sinks.
+fn file_op_sinks<'a>(
+    m: &crate::lint::model::Model,
+    q: &str,
+    c: &'a ast::ExprCall,
+    sinks: &mut Vec<(&'a Expr, String)>,
+) {
+    let path_call = m.is_builtin(q, "open")
+        || matches!(
+            q,
+            "io.open"
+                | "os.open"
+                | "aiofiles.open"
+                | "shutil.rmtree"
+                | "shutil.copytree"
+                | "shutil.move"
+                | "os.remove"
+                | "os.unlink"
+                | "os.rmdir"
+                | "os.removedirs"
+                | "os.makedirs"
+                | "os.mkdir"
+                | "sqlite3.connect"
+                | "aiosqlite.connect"
+        );
+    if path_call {
+        if let Some(a) = known::arg(c, 0, &["file", "path", "name", "database"]) {
+            sinks.push((a, format!("`{q}()`")));
+        }
+    }
+    if matches!(
+        q,
+        "shutil.copy" | "shutil.copy2" | "shutil.copyfile" | "os.rename" | "os.replace"
+    ) {
+        for a in c.arguments.args.iter().take(2) {
+            sinks.push((a, format!("`{q}()`")));
+        }
     }
 }
 
