@@ -41,6 +41,10 @@ pub struct Func<'a> {
     pub per_request: bool,
     /// Every call of it runs once for the app (see `lint::once`).
     pub once: bool,
+    /// Parameters every call of it on a per-request path passes, and not as
+    /// a literal `None` (see `lint::once`): a fallback for a missing one
+    /// (`if checkpointer is None: ...`) never runs per request.
+    pub given: Vec<&'a str>,
     /// Decorated with `functools.lru_cache`/`cache`.
     pub cached: bool,
     /// Parameters and names assigned in the body (minus `global` ones).
@@ -696,6 +700,7 @@ impl<'a> Collector<'a> {
             entry: false,
             per_request: false,
             once: false,
+            given: Vec::new(),
             cached,
             locals,
             loads: HashSet::default(),

@@ -9,6 +9,7 @@
 //! the graph, and the checkpointer in it, on the first request and keeps it.
 //! Handlers themselves are never once.
 
+use ruff_python_ast::{self as ast, Expr};
 use ruff_text_size::Ranged;
 
 use super::index::{FileId, Index};
@@ -17,15 +18,19 @@ use super::program::Ctx;
 
 /// A call of function `callee` (file, index), from `caller` (file, index;
 /// `None` at module or class level), whose result is `kept` beyond the call.
-struct Site {
+struct Site<'a> {
     callee: (FileId, usize),
     caller: Option<(FileId, usize)>,
     kept: bool,
+    call: &'a ast::ExprCall,
+    /// 1 when the call passes `self` implicitly.
+    offset: usize,
 }
 
 /// Sets `Func::once` on every function of the program that runs once.
 pub fn mark(models: &mut [Model], index: Option<&Index>, paths: &[String]) {
     let sites = sites(models, index, paths);
+    let given = given(models, &sites);
     let mut once: Vec<Vec<bool>> = models
         .iter()
         .map(|m| vec![false; m.functions.len()])
@@ -55,14 +60,63 @@ pub fn mark(models: &mut [Model], index: Option<&Index>, paths: &[String]) {
             break;
         }
     }
-    for (m, flags) in models.iter_mut().zip(once) {
-        for (f, once) in m.functions.iter_mut().zip(flags) {
+    for ((m, flags), given) in models.iter_mut().zip(once).zip(given) {
+        for ((f, once), given) in m.functions.iter_mut().zip(flags).zip(given) {
             f.once = once;
+            f.given = given;
         }
     }
 }
 
-fn sites(models: &[Model], index: Option<&Index>, paths: &[String]) -> Vec<Site> {
+/// Per function, the parameters (by name) that every call from a
+/// per-request function passes, not as a literal `None`; empty when no
+/// per-request function calls it.
+fn given<'a>(models: &[Model<'a>], sites: &[Site]) -> Vec<Vec<Vec<&'a str>>> {
+    let mut out: Vec<Vec<Option<Vec<&'a str>>>> = models
+        .iter()
+        .map(|m| vec![None; m.functions.len()])
+        .collect();
+    for s in sites {
+        let Some((cf, ci)) = s.caller else { continue };
+        if !models[cf].functions[ci].per_request {
+            continue;
+        }
+        let (file, fi) = s.callee;
+        let names: Vec<&'a str> = models[file].functions[fi]
+            .params()
+            .map(|p| p.parameter.name.id.as_str())
+            .collect();
+        let none = |e: &Expr| matches!(e, Expr::NoneLiteral(_));
+        let mut passed: Vec<&'a str> = Vec::new();
+        for (k, a) in s.call.arguments.args.iter().enumerate() {
+            if a.is_starred_expr() {
+                break;
+            }
+            if let Some(n) = names.get(k + s.offset).filter(|_| !none(a)) {
+                passed.push(n);
+            }
+        }
+        for kw in s.call.arguments.keywords.iter() {
+            if let Some(arg) = &kw.arg {
+                if let Some(n) = names.iter().find(|n| **n == arg.id.as_str()) {
+                    if !none(&kw.value) {
+                        passed.push(n);
+                    }
+                }
+            }
+        }
+        let slot = &mut out[file][fi];
+        *slot = Some(match slot.take() {
+            None => passed,
+            Some(before) => before.into_iter().filter(|n| passed.contains(n)).collect(),
+        });
+    }
+    out.into_iter()
+        .map(|fs| fs.into_iter().map(Option::unwrap_or_default).collect())
+        .collect()
+}
+
+fn sites<'a>(models: &[Model<'a>], index: Option<&Index>, paths: &[String]) -> Vec<Site<'a>> {
     let mut out = Vec::new();
     for (file, m) in models.iter().enumerate() {
         let ctx = Ctx {
@@ -79,14 +133,16 @@ fn sites(models: &[Model], index: Option<&Index>, paths: &[String]) -> Vec<Site>
             };
             let callee = m
                 .callee(&cs.call.func, caller)
-                .map(|fi| (file, fi))
-                .or_else(|| {
-                    ctx.external_callee(&cs.call.func, caller)
-                        .map(|(f2, fi, _)| (f2, fi))
-                });
-            let Some(callee) = callee else {
+                .map(|fi| {
+                    let method = m.functions[fi].is_method();
+                    let on_attr = matches!(&*cs.call.func, Expr::Attribute(_));
+                    (file, fi, usize::from(method && on_attr))
+                })
+                .or_else(|| ctx.external_callee(&cs.call.func, caller));
+            let Some((cfile, cfi, offset)) = callee else {
                 continue;
             };
+            let callee = (cfile, cfi);
             let kept = match caller {
                 None => true,
                 Some(ci) => {
@@ -104,6 +160,8 @@ fn sites(models: &[Model], index: Option<&Index>, paths: &[String]) -> Vec<Site>
                 callee,
                 caller: caller.map(|c| (file, c)),
                 kept,
+                call: cs.call,
+                offset,
             });
         }
     }

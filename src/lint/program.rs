@@ -25,8 +25,9 @@ pub struct ParamSink {
 /// What a function does with its arguments, as seen from a call site.
 #[derive(Debug, Clone, Default)]
 pub struct FnSummary {
-    /// The return value carries the taint of the arguments.
-    pub propagates: bool,
+    /// Which parameters' taint the return value carries: bit `k` for
+    /// parameter `k` (`self` included; every bit past the 64th parameter).
+    pub returns: u64,
     /// Parameters that reach a path sink without validation.
     pub sinks: Vec<ParamSink>,
 }

@@ -79,9 +79,9 @@ pub fn compute(models: &[Model], index: &Index, paths: &[String]) -> Summaries {
             })
             .collect();
         let stable = next.iter().all(|(k, s)| {
-            summaries.get(k).is_some_and(|old| {
-                old.propagates == s.propagates && old.sinks.len() == s.sinks.len()
-            })
+            summaries
+                .get(k)
+                .is_some_and(|old| old.returns == s.returns && old.sinks.len() == s.sinks.len())
         });
         summaries = next.into_iter().collect();
         if stable {

@@ -29,7 +29,17 @@ declare_rule! {
     /// a hash digest, `int(...)`, a parameter typed `int` or `UUID`, or an explicit
     /// check that rejects both separators and dots (`if "/" in x or ".." in x: raise`),
     /// an allow-list (`if suffix not in ALLOWED: raise`), `secure_filename`, a `uuid4()`
-    /// name, or `os.path.realpath` followed by a `startswith(BASE + os.sep)` check.
+    /// name, or `os.path.realpath` followed by a `startswith(BASE + os.sep)` check
+    /// (also `is_relative_to`, and either inside `any(... for base in bases)`).
+    /// A value reduced to one component (`Path(x).name`, `re.sub(r"[^\w.-]", "", x)`:
+    /// no separator, but maybe `..`) is cleared by a later check against dots
+    /// (`if name in (".", ".."): raise`) or by stripping them (`.strip(".")`); a
+    /// `re.sub` whose class keeps no dot either clears it at once. A helper, in
+    /// this module or another, whose return value no longer carries a parameter's
+    /// taint (it sanitises so) clears that argument at every call, also as
+    /// `self._sanitize(...)`; stripping whitespace sanitises nothing. A path
+    /// built into a name that is checked to stay under its base later in the
+    /// function is judged at the file operations, not where it is built.
     ///
     /// ## Why is this bad
     /// A user id is not a safe path segment. A framework path parameter cannot hold

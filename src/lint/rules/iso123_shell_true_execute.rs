@@ -5,7 +5,7 @@ use ruff_python_ast::Expr;
 use super::lg_common::exprs;
 use crate::lint::diagnostic::Finding;
 use crate::lint::known;
-use crate::lint::model::Model;
+use crate::lint::program::Ctx;
 
 declare_rule! {
     /// # ISO123 shell-true-execute
@@ -16,7 +16,11 @@ declare_rule! {
     /// Finds a method `execute` (or `aexecute`) of a class in a file that
     /// imports deepagents (a backend implementing `SandboxBackendProtocol`,
     /// typically a `BaseSandbox` subclass) that calls `subprocess.run`,
-    /// `Popen`, `call`, `check_call` or `check_output` with `shell=True`.
+    /// `Popen`, `call`, `check_call` or `check_output` with `shell=True`,
+    /// when some code of the program uses the class: calls it (in this
+    /// module or, through its imports, in another), passes it as a value
+    /// (a backend factory), or subclasses it. A class that is only defined
+    /// (or only re-exported) runs nothing.
     ///
     /// ## Why is this bad
     /// deepagents' `execute` tool hands the model's command string to the
@@ -39,7 +43,8 @@ declare_rule! {
 
 const SPAWN: &[&str] = &["run", "Popen", "call", "check_call", "check_output"];
 
-pub fn check(m: &Model, out: &mut Vec<Finding>) {
+pub fn check(ctx: &Ctx, out: &mut Vec<Finding>) {
+    let m = ctx.model();
     let deepagents = m
         .imports
         .values()
@@ -48,7 +53,8 @@ pub fn check(m: &Model, out: &mut Vec<Finding>) {
         return;
     }
     for f in &m.functions {
-        if f.class.is_none() || !matches!(f.name, "execute" | "aexecute") {
+        let Some(class) = f.class else { continue };
+        if !matches!(f.name, "execute" | "aexecute") || !used(ctx, class) {
             continue;
         }
         for e in exprs(f) {
@@ -77,4 +83,45 @@ pub fn check(m: &Model, out: &mut Vec<Finding>) {
             }
         }
     }
+}
+
+/// Whether some code of the program uses class `class` of the checked file:
+/// a call of it or the class as an argument (`FilesystemMiddleware(backend=
+/// lambda rt: Sandbox(rt))`, `factory=Sandbox`), here or in a module that
+/// imports it, or a class statement naming it among its bases.
+fn used(ctx: &Ctx, class: &str) -> bool {
+    let names_it = |file: usize, e: &Expr| -> bool {
+        let m2 = &ctx.models[file];
+        let Some(q) = m2.qualify(e) else { return false };
+        if q.rsplit('.').next() != Some(class) {
+            return false;
+        }
+        if file == ctx.file {
+            return q == class;
+        }
+        ctx.index
+            .and_then(|idx| idx.resolve(file, &q))
+            .is_some_and(|(f, symbol)| f == ctx.file && symbol == class)
+    };
+    ctx.models.iter().enumerate().any(|(file, m2)| {
+        let subclassed = m2.source.lines().any(|l| {
+            l.trim_start().starts_with("class ")
+                && l.split_once('(').is_some_and(|(_, bases)| {
+                    bases
+                        .split(|c: char| !(c.is_alphanumeric() || c == '_' || c == '.'))
+                        .any(|b| b.rsplit('.').next() == Some(class))
+                })
+        });
+        subclassed
+            || m2.calls.iter().any(|cs| {
+                names_it(file, &cs.call.func)
+                    || cs
+                        .call
+                        .arguments
+                        .args
+                        .iter()
+                        .chain(cs.call.arguments.keywords.iter().map(|k| &k.value))
+                        .any(|a| names_it(file, a))
+            })
+    })
 }

@@ -1,0 +1,372 @@
+//! What clears taint: sanitiser calls, validator checks, allow-lists,
+//! containment checks of a resolved path, one-component reductions.
+
+use rustc_hash::FxHashMap as HashMap;
+
+use ruff_python_ast::visitor::{self, Visitor};
+use ruff_python_ast::{self as ast, CmpOp, Expr, UnaryOp};
+use ruff_text_size::TextSize;
+
+use super::Env;
+use crate::lint::model::Model;
+
+/// Calls whose result carries none of the argument's taint.
+pub(super) fn is_sanitizer(m: &Model, q: &str) -> bool {
+    m.is_builtin(q, "int")
+        || m.is_builtin(q, "float")
+        || m.is_builtin(q, "len")
+        || m.is_builtin(q, "bool")
+        || m.is_builtin(q, "hash")
+        || q == "uuid.UUID"
+        || q.starts_with("hashlib.")
+        || q.ends_with("secure_filename")
+        // Django's and werkzeug's `safe_join` raise (or return None) for a path
+        // outside the base.
+        || q.ends_with("safe_join")
+        || q == "uuid.uuid4"
+        || q == "uuid.uuid5"
+}
+
+/// Calls that build a path or string from their arguments.
+pub(super) fn is_path_builder(m: &Model, q: &str) -> bool {
+    m.is_builtin(q, "str")
+        || matches!(
+            q,
+            "os.path.join"
+                | "posixpath.join"
+                | "os.path.abspath"
+                | "os.path.normpath"
+                | "os.path.expanduser"
+                | "os.path.realpath"
+                | "os.fspath"
+                | "os.path.basename"
+                | "os.path.dirname"
+                | "pathlib.Path"
+                | "pathlib.PurePath"
+                | "pathlib.PosixPath"
+                | "pathlib.PurePosixPath"
+        )
+}
+
+/// `x` for a validator call on `x`: `re.fullmatch(P, x)`, an anchored `re.match`,
+/// `PATTERN.fullmatch(x)`, `x.isalnum()`.
+pub(super) fn validator_subject(expr: &Expr) -> Option<&str> {
+    let Expr::Call(c) = expr else { return None };
+    let Expr::Attribute(a) = &*c.func else {
+        return None;
+    };
+    let method = a.attr.id.as_str();
+    fn name_of(e: &Expr) -> Option<&str> {
+        match e {
+            Expr::Name(n) => Some(n.id.as_str()),
+            _ => None,
+        }
+    }
+    match method {
+        "isalnum" | "isdigit" | "isdecimal" | "isidentifier" | "isalpha" => name_of(&a.value),
+        "fullmatch" | "match" | "search" => {
+            let module_re = matches!(&*a.value, Expr::Name(n) if n.id.as_str() == "re");
+            let (pattern, subject) = if module_re {
+                (c.arguments.args.first(), c.arguments.args.get(1))
+            } else {
+                (None, c.arguments.args.first())
+            };
+            let anchored = method == "fullmatch"
+                || pattern.is_some_and(|p| match p {
+                    Expr::StringLiteral(s) => {
+                        let s = s.value.to_str();
+                        let end = s.ends_with('$') || s.ends_with("\\Z");
+                        end && (method == "match" || s.starts_with('^'))
+                    }
+                    _ => false,
+                })
+                || (!module_re && method == "match");
+            if anchored {
+                subject.and_then(name_of)
+            } else {
+                None
+            }
+        }
+        _ => None,
+    }
+}
+
+/// Names known valid when `test` evaluates to `want`.
+pub(super) fn validated_when<'a>(test: &'a Expr, want: bool, env: &Env<'a>) -> Vec<&'a str> {
+    let mut names = super::component::dots_rejected(test, want, env);
+    names.extend(validated_by(test, want, env));
+    names
+}
+
+fn validated_by<'a>(test: &'a Expr, want: bool, env: &Env<'a>) -> Vec<&'a str> {
+    match test {
+        Expr::UnaryOp(u) if u.op == UnaryOp::Not => validated_when(&u.operand, !want, env),
+        // An allow-list: `if suffix not in ALLOWED: raise`.
+        Expr::Compare(cmp)
+            if cmp.ops.len() == 1
+                && matches!(cmp.ops[0], CmpOp::In | CmpOp::NotIn)
+                && is_allow_list(&cmp.comparators[0]) =>
+        {
+            match (&*cmp.left, (cmp.ops[0] == CmpOp::In) == want) {
+                (Expr::Name(n), true) => vec![n.id.as_str()],
+                _ => Vec::new(),
+            }
+        }
+        // A resolved path checked to stay under a base directory.
+        Expr::Call(c) if want && contained_path(c, env).is_some() => {
+            contained_path(c, env).into_iter().collect()
+        }
+        Expr::Call(_) if want && contained_in_any(test, env).is_some() => {
+            contained_in_any(test, env).into_iter().collect()
+        }
+        Expr::Call(_) if want => validator_subject(test).into_iter().collect(),
+        Expr::Name(n) if want => env.guards.get(n.id.as_str()).copied().into_iter().collect(),
+        Expr::Compare(cmp)
+            if cmp.ops.len() == 1 && matches!(cmp.comparators[0], Expr::NoneLiteral(_)) =>
+        {
+            let subject = match &*cmp.left {
+                Expr::Name(n) => env.guards.get(n.id.as_str()).copied(),
+                e => validator_subject(e),
+            };
+            let valid_when = cmp.ops[0] == CmpOp::IsNot;
+            if want == valid_when {
+                subject.into_iter().collect()
+            } else {
+                Vec::new()
+            }
+        }
+        Expr::BoolOp(b) => {
+            let and = b.op == ast::BoolOp::And;
+            if and == want {
+                let mut names: Vec<&'a str> = b
+                    .values
+                    .iter()
+                    .flat_map(|v| validated_when(v, want, env))
+                    .collect();
+                if !want {
+                    names.extend(separator_checks(&b.values));
+                }
+                names
+            } else {
+                Vec::new()
+            }
+        }
+        _ => Vec::new(),
+    }
+}
+
+/// A constant collection: a literal set/list/tuple/dict, or an UPPER_CASE name.
+fn is_allow_list(e: &Expr) -> bool {
+    match e {
+        Expr::Set(_) | Expr::List(_) | Expr::Tuple(_) | Expr::Dict(_) => true,
+        Expr::Name(n) => {
+            let s = n.id.as_str();
+            s.chars().any(|c| c.is_ascii_uppercase()) && !s.chars().any(|c| c.is_ascii_lowercase())
+        }
+        Expr::Attribute(a) => {
+            let s = a.attr.id.as_str();
+            s.chars().any(|c| c.is_ascii_uppercase()) && !s.chars().any(|c| c.is_ascii_lowercase())
+        }
+        _ => false,
+    }
+}
+
+/// The name a containment check's receiver is built from: `p`, `str(p)`,
+/// `PurePath(str(p))`, `str(p) + os.sep`.
+fn checked(e: &Expr) -> Option<&ast::ExprName> {
+    match e {
+        Expr::Name(n) => Some(n),
+        Expr::Call(c) if c.arguments.args.len() == 1 && c.arguments.keywords.is_empty() => {
+            let f = match &*c.func {
+                Expr::Name(n) => n.id.as_str(),
+                Expr::Attribute(a) => a.attr.id.as_str(),
+                _ => return None,
+            };
+            matches!(f, "str" | "Path" | "PurePath" | "PurePosixPath" | "fspath")
+                .then(|| checked(&c.arguments.args[0]))
+                .flatten()
+        }
+        Expr::BinOp(b) if b.op == ast::Operator::Add && ends_with_separator(&b.right) => {
+            checked(&b.left)
+        }
+        _ => None,
+    }
+}
+
+/// A containment check over several bases: `any(p.is_relative_to(b) for b
+/// in roots)`, also with the base itself allowed (`any(str(p).startswith(b +
+/// "/") or str(p) == b for b in roots)`): the name checked.
+pub(super) fn contained_in_any<'a>(e: &'a Expr, env: &Env<'a>) -> Option<&'a str> {
+    let Expr::Call(c) = e else { return None };
+    let is_any = matches!(&*c.func, Expr::Name(n) if n.id.as_str() == "any");
+    let [Expr::Generator(g)] = &*c.arguments.args else {
+        return None;
+    };
+    if !is_any || !c.arguments.keywords.is_empty() {
+        return None;
+    }
+    let one = |v: &'a Expr| match v {
+        Expr::Call(vc) => contained_path(vc, env),
+        _ => None,
+    };
+    match &*g.elt {
+        Expr::BoolOp(b) if b.op == ast::BoolOp::Or => {
+            let name = b.values.iter().find_map(one)?;
+            // The other alternatives only allow the base itself.
+            let rest_ok = b.values.iter().all(|v| {
+                one(v) == Some(name)
+                    || matches!(v, Expr::Compare(cmp) if cmp.ops.len() == 1
+                        && cmp.ops[0] == CmpOp::Eq
+                        && checked(&cmp.left).is_some_and(|n| n.id.as_str() == name))
+            });
+            rest_ok.then_some(name)
+        }
+        Expr::BoolOp(b) if b.op == ast::BoolOp::And => b.values.iter().find_map(one),
+        elt => one(elt),
+    }
+}
+
+/// Names a containment check is written on in a function (`p` of
+/// `p.is_relative_to(...)`, `str(p).startswith(...)`), with where.
+pub(super) fn containment_checks(body: &[ast::Stmt]) -> Vec<(&str, TextSize)> {
+    #[derive(Default)]
+    struct Checks<'a>(Vec<(&'a str, TextSize)>);
+    impl<'a> Visitor<'a> for Checks<'a> {
+        fn visit_expr(&mut self, expr: &'a Expr) {
+            if let Expr::Call(c) = expr {
+                if let Expr::Attribute(a) = &*c.func {
+                    if matches!(a.attr.id.as_str(), "is_relative_to" | "startswith") {
+                        if let Some(n) = checked(&a.value) {
+                            self.0
+                                .push((n.id.as_str(), ruff_text_size::Ranged::range(c).start()));
+                        }
+                    }
+                }
+            }
+            visitor::walk_expr(self, expr);
+        }
+    }
+    let mut v = Checks::default();
+    v.visit_body(body);
+    v.0
+}
+
+/// `full.startswith(BASE + os.sep)` where `full = os.path.realpath(...)`, or
+/// `p.is_relative_to(BASE)` where `p = (...).resolve()`: the name checked.
+/// A prefix without a trailing separator (`/srv/users` matches `/srv/users2`) is not enough.
+/// Also through the wrappers a check is written with: `str(p)`,
+/// `PurePath(str(p))`, a separator added on both sides (`(str(p) + sep).
+/// startswith(root + sep)`), and an awaited `anyio.Path(...).resolve()`.
+pub(super) fn contained_path<'a>(c: &'a ast::ExprCall, env: &Env<'a>) -> Option<&'a str> {
+    let Expr::Attribute(a) = &*c.func else {
+        return None;
+    };
+    let n = checked(&a.value)?;
+    let value = env.exprs.get(n.id.as_str()).map(|v| match v {
+        Expr::Await(w) => &*w.value,
+        v => *v,
+    });
+    let resolved = value.is_some_and(|v| match v {
+        Expr::Call(vc) => match &*vc.func {
+            Expr::Attribute(f) => matches!(
+                f.attr.id.as_str(),
+                "realpath" | "abspath" | "normpath" | "resolve"
+            ),
+            Expr::Name(f) => matches!(f.id.as_str(), "realpath" | "abspath" | "normpath"),
+            _ => false,
+        },
+        _ => false,
+    });
+    if !resolved {
+        return None;
+    }
+    let ok = match a.attr.id.as_str() {
+        "is_relative_to" => true,
+        "startswith" => c.arguments.args.first().is_some_and(ends_with_separator),
+        _ => false,
+    };
+    ok.then_some(n.id.as_str())
+}
+
+/// The pathlib classes whose instances are paths (what the sinks and the
+/// one-component reductions recognise).
+pub(super) const PATH_CLASSES: [&str; 4] = [
+    "pathlib.Path",
+    "pathlib.PurePath",
+    "pathlib.PosixPath",
+    "pathlib.PurePosixPath",
+];
+
+/// `Path(...)` written out (what its attributes are read from).
+pub(super) fn path_call(m: &Model, e: &Expr) -> bool {
+    matches!(e, Expr::Call(c) if m.qualify(&c.func).is_some_and(|q| PATH_CLASSES.contains(&q.as_str())))
+}
+
+/// `Path(x).name` or `Path(x).stem`: one component, without a separator.
+pub(super) fn component(m: &Model, e: &Expr) -> bool {
+    matches!(e, Expr::Attribute(a) if matches!(a.attr.id.as_str(), "name" | "stem") && path_call(m, &a.value))
+}
+
+/// A non-empty string literal without a separator (`".md"`, `"_copy"`).
+pub(super) fn suffix_literal(e: &Expr) -> bool {
+    matches!(e, Expr::StringLiteral(s) if { let v = s.value.to_str(); !v.is_empty() && !v.contains(['/', '\\']) })
+}
+
+/// `BASE + os.sep`, `"/srv/users/"`, `f"{BASE}/"`, `str(BASE) + "/"`.
+fn ends_with_separator(e: &Expr) -> bool {
+    match e {
+        Expr::StringLiteral(s) => s.value.to_str().ends_with('/'),
+        Expr::BinOp(b) => ends_with_separator(&b.right),
+        Expr::Attribute(a) => a.attr.id.as_str() == "sep",
+        Expr::Name(n) => n.id.as_str() == "sep",
+        Expr::FString(f) => f.value.iter().last().is_some_and(|part| {
+            match part {
+            ast::FStringPart::Literal(l) => l.value.ends_with('/'),
+            ast::FStringPart::FString(fs) => fs.elements.iter().last().is_some_and(|el| {
+                matches!(el, ast::InterpolatedStringElement::Literal(l) if l.value.ends_with('/'))
+            }),
+        }
+        }),
+        _ => false,
+    }
+}
+
+/// `if "/" in x or ".." in x: raise`: names checked for both a separator and dots.
+fn separator_checks<'a>(values: &'a [Expr]) -> Vec<&'a str> {
+    let mut seen: HashMap<&'a str, (bool, bool)> = HashMap::default();
+    for v in values {
+        match v {
+            Expr::Compare(cmp) if cmp.ops.len() == 1 && cmp.ops[0] == CmpOp::In => {
+                if let (Expr::StringLiteral(s), Expr::Name(n)) = (&*cmp.left, &cmp.comparators[0]) {
+                    let s = s.value.to_str();
+                    let e = seen.entry(n.id.as_str()).or_default();
+                    e.0 |= s.contains('/') || s.contains('\\');
+                    e.1 |= s.contains('.');
+                }
+                if let (Expr::Attribute(a), Expr::Name(n)) = (&*cmp.left, &cmp.comparators[0]) {
+                    if a.attr.id.as_str() == "sep" {
+                        seen.entry(n.id.as_str()).or_default().0 = true;
+                    }
+                }
+            }
+            Expr::Call(c) => {
+                if let Expr::Attribute(a) = &*c.func {
+                    if a.attr.id.as_str() == "startswith" {
+                        if let (Expr::Name(n), Some(Expr::StringLiteral(s))) =
+                            (&*a.value, c.arguments.args.first())
+                        {
+                            if s.value.to_str().starts_with('.') {
+                                seen.entry(n.id.as_str()).or_default().1 = true;
+                            }
+                        }
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    seen.into_iter()
+        .filter(|(_, (s, d))| *s && *d)
+        .map(|(n, _)| n)
+        .collect()
+}
