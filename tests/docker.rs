@@ -506,3 +506,67 @@ fn the_file_walk_probes_skip_pseudo_files_and_stay_bounded() {
         f.stop().await.unwrap();
     });
 }
+
+/// File operations go through a shell in the container (`channel.rs`):
+/// names a shell would misread (quotes, spaces, a leading dash, `$(...)`,
+/// a newline, non-ASCII) are written, read, listed and found as they are,
+/// through a pool container's shell and through a backend's own shell.
+#[test]
+fn names_a_shell_would_misread_go_through_unchanged() {
+    if !docker_engine() {
+        return;
+    }
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    for warm in [true, false] {
+        let f = DockerSubject::new(Arc::default(), Layout::PerUser, "docker");
+        let f = Arc::new(if warm { f } else { f.cold() });
+        let run = f.run_id().to_string();
+        rt.block_on(async {
+            f.start().await.unwrap();
+            let t = f.create().await.unwrap();
+            let s = t.open("alice").await.unwrap();
+            let names = [
+                "it's.md",
+                "a b.txt",
+                "-rf",
+                "$(id).txt",
+                "semi;colon`x`",
+                "line\nbreak",
+                "ünï ✓",
+                "@@isocheck:1:0",
+            ];
+            for (i, n) in names.iter().enumerate() {
+                let path = format!("/odd/{n}");
+                s.backend
+                    .write(&path, &format!("body {i}\n"))
+                    .await
+                    .unwrap();
+                assert!(s.backend.exists(&path).await.unwrap(), "{n:?}");
+                let back = s.backend.read_bytes(&path).await.unwrap();
+                assert_eq!(back, format!("body {i}\n").as_bytes(), "{n:?}");
+            }
+            let listed: Vec<String> = s
+                .backend
+                .ls_info("/odd")
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|f| f.path)
+                .collect();
+            let mut want: Vec<String> = names.iter().map(|n| format!("/odd/{n}")).collect();
+            want.sort();
+            assert_eq!(listed, want, "warm {warm}");
+            assert!(!s.backend.exists("/odd/absent").await.unwrap());
+            assert_eq!(
+                s.backend.read_bytes("/nowhere/x").await.unwrap_err().kind(),
+                "not-found"
+            );
+            let hits = s.backend.grep_raw("body 3", Some("/"), None).await.unwrap();
+            assert_eq!(hits.len(), 1, "{hits:?}");
+            assert_eq!(hits[0].path, "/odd/$(id).txt");
+            t.shutdown().await.unwrap();
+            f.stop().await.unwrap();
+        });
+        assert!(containers(LABEL_RUN, &run).is_empty(), "warm {warm}");
+    }
+}

@@ -1,7 +1,22 @@
 //! A user's files inside one container, through Docker's archive API, and
 //! commands through exec (see the module above for the whole design).
 
+use super::channel::{quote, unbase64, Channel};
 use super::*;
+
+/// `bytes` in base64, in lines of 76 (as a here-document carries them).
+fn base64_lines(bytes: &[u8]) -> String {
+    use base64::Engine as _;
+    let text = base64::engine::general_purpose::STANDARD.encode(bytes);
+    let mut out = String::with_capacity(text.len() + text.len() / 76 + 1);
+    for (i, chunk) in text.as_bytes().chunks(76).enumerate() {
+        if i > 0 {
+            out.push('\n');
+        }
+        out.push_str(std::str::from_utf8(chunk).expect("base64 is ASCII"));
+    }
+    out
+}
 
 /// A file backend inside one container: virtual `/` is `root` there.
 pub struct DockerBackend {
@@ -10,6 +25,8 @@ pub struct DockerBackend {
     pub(super) root: String,
     /// The user `execute` runs as (`None`: the container's, root).
     pub(super) user: Option<String>,
+    /// The shell its file operations go through (see `channel`).
+    pub(super) files: Arc<Channel>,
 }
 
 /// One entry of a downloaded archive, relative to the directory downloaded.
@@ -20,6 +37,26 @@ struct Entry {
 }
 
 impl DockerBackend {
+    /// A backend in `container`, its file operations through `shell` (the
+    /// pool container's) or a shell of its own.
+    pub(super) fn new(
+        docker: Docker,
+        container: String,
+        root: String,
+        user: Option<String>,
+        shell: Option<Arc<Channel>>,
+    ) -> Self {
+        let files =
+            shell.unwrap_or_else(|| Arc::new(Channel::new(docker.clone(), container.clone())));
+        Self {
+            docker,
+            container,
+            root,
+            user,
+            files,
+        }
+    }
+
     fn container_path(&self, path: &str) -> SubjectResult<(String, String)> {
         if path.contains('\0') {
             return Err(SubjectError::Refused("path contains NUL".into()));
@@ -37,18 +74,33 @@ impl DockerBackend {
     /// its entries with the archive's top component stripped; `None` when
     /// the path does not exist.
     async fn download(&self, full: &str, what: &str) -> SubjectResult<Option<Vec<Entry>>> {
-        let stream = self.docker.download_from_container(
-            &self.container,
-            Some(DownloadFromContainerOptions {
-                path: full.to_string(),
-            }),
-        );
-        let chunks: Result<Vec<_>, _> = stream.try_collect().await;
-        let bytes = match chunks {
-            Ok(c) => c.concat(),
-            Err(e) if status_of(&e) == Some(404) => return Ok(None),
-            Err(e) => return Err(engine_err(what, e)),
+        // `full` is normalized and absolute: its parent and its name.
+        let (dir, name) = match full.rsplit_once('/') {
+            Some(("", name)) => ("/", name),
+            Some((dir, name)) => (dir, name),
+            None => ("/", full),
         };
+        // tar's status, not base64's (no pipefail in busybox's sh): fd 4
+        // is the reply, tar's status comes back through fd 3.
+        let script = format!(
+            "(cd {} 2>/dev/null || exit 44; [ -e {n} ] || [ -L {n} ] || exit 44; \
+             s=$( {{ {{ tar -cf - {n}; echo $? >&3; }} | base64 >&4; }} 3>&1 ); exit $s) 4>&1",
+            quote(dir),
+            n = quote(&format!("./{name}")),
+        );
+        let reply = self.files.run(&script, what).await?;
+        match reply.status {
+            0 => {}
+            44 => return Ok(None),
+            s => {
+                return Err(SubjectError::Failed(format!(
+                    "{what}: tar exited {s}: {}",
+                    reply.stderr.trim()
+                )))
+            }
+        }
+        let bytes =
+            unbase64(&reply.stdout).map_err(|e| SubjectError::Failed(format!("{what}: {e}")))?;
         let mut out = Vec::new();
         let mut archive = tar::Archive::new(&bytes[..]);
         let entries = archive
@@ -63,6 +115,8 @@ impl DockerBackend {
                 .map_err(|e| SubjectError::Failed(format!("{what}: bad archive: {e}")))?
                 .to_string_lossy()
                 .into_owned();
+            // Entries are `./name/...` (a name may start with `-`).
+            let path = path.strip_prefix("./").unwrap_or(&path);
             let rel = match path.trim_end_matches('/').split_once('/') {
                 Some((_, rest)) => rest.to_string(),
                 None => String::new(),
@@ -129,17 +183,20 @@ impl DockerBackend {
         h.set_mtime(mtime);
         builder.append_data(&mut h, rel, content).map_err(tar_err)?;
         let body = builder.into_inner().map_err(tar_err)?;
-        self.docker
-            .upload_to_container(
-                &self.container,
-                Some(UploadToContainerOptions {
-                    path: self.root.clone(),
-                    ..Default::default()
-                }),
-                bollard::body_full(body.into()),
-            )
-            .await
-            .map_err(|e| engine_err(&format!("writing {virt}"), e))
+        let script = format!(
+            "base64 -d <<'@@EOF' | tar -xf - -C {}\n{}\n@@EOF",
+            quote(&self.root),
+            base64_lines(&body),
+        );
+        let what = format!("writing {virt}");
+        let reply = self.files.run(&script, &what).await?;
+        match reply.status {
+            0 => Ok(()),
+            s => Err(SubjectError::Failed(format!(
+                "{what}: tar exited {s}: {}",
+                reply.stderr.trim()
+            ))),
+        }
     }
 
     /// Runs `argv` in the container in directory `cwd` (see [`exec_in`]).
@@ -330,18 +387,9 @@ impl Backend for DockerBackend {
 
     async fn exists(&self, path: &str) -> SubjectResult<bool> {
         let (virt, full) = self.container_path(path)?;
-        match self
-            .docker
-            .get_container_archive_info(
-                &self.container,
-                Some(ContainerArchiveInfoOptions { path: full }),
-            )
-            .await
-        {
-            Ok(_) => Ok(true),
-            Err(e) if status_of(&e) == Some(404) => Ok(false),
-            Err(e) => Err(engine_err(&format!("exists {virt}"), e)),
-        }
+        let script = format!("[ -e {q} ] || [ -L {q} ]", q = quote(&full));
+        let reply = self.files.run(&script, &format!("exists {virt}")).await?;
+        Ok(reply.status == 0)
     }
 
     async fn execute(&self, command: &str, timeout: Option<Duration>) -> SubjectResult<ExecResult> {

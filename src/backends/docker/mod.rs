@@ -9,11 +9,13 @@
 //!   orphans, a process and a memory limit and `no-new-privileges`, and
 //!   `execute` runs as `nobody` (`container.rs`). Nothing of the host is
 //!   mounted: a user's files live only in its container's `/workspace`.
-//! - File operations go through Docker's archive API (one request each: tar
-//!   upload for `write`, tar download for `read`, `HEAD` for `exists`; `ls`,
-//!   `glob` and `grep` download the workspace once and reuse
-//!   [`common`]'s semantics). Paths are normalized first, so `..` never
-//!   leaves the workspace.
+//! - File operations go through one root shell in the container
+//!   (`channel.rs`; a pool container keeps its shell for life): the tar
+//!   archives Docker's archive API would carry (a tar extracted for
+//!   `write`, a tar of the file for `read`, `[ -e ]` for `exists`; `ls`,
+//!   `glob` and `grep` take the workspace once and reuse [`common`]'s
+//!   semantics), base64 on the shell's stdin and stdout. Paths are
+//!   normalized first, so `..` never leaves the workspace.
 //! - `execute` runs `timeout N sh -c CMD` in the user's container via exec as
 //!   [`SANDBOX_USER`].
 //! - Containers are kept warm from case to case ([`pool`]): a tenancy's
@@ -33,6 +35,7 @@
 //! `ISOCHECK_DOCKER_IMAGE` (default [`DEFAULT_IMAGE`]); it needs `sh`,
 //! `sleep`, `mkdir` and `timeout` (busybox has them).
 
+mod channel;
 mod container;
 mod files;
 mod pool;
@@ -47,11 +50,10 @@ use bollard::errors::Error as DockerError;
 use bollard::exec::{CreateExecOptions, StartExecOptions, StartExecResults};
 use bollard::models::{ContainerCreateBody, HostConfig};
 use bollard::query_parameters::{
-    ContainerArchiveInfoOptions, CreateContainerOptions, DownloadFromContainerOptions,
-    ListContainersOptions, RemoveContainerOptions, UploadToContainerOptions,
+    CreateContainerOptions, ListContainersOptions, RemoveContainerOptions,
 };
 use bollard::Docker;
-use futures_util::{StreamExt, TryStreamExt};
+use futures_util::StreamExt;
 use tokio::sync::OnceCell;
 
 use super::common::{self, GrepQuery};
@@ -297,24 +299,30 @@ impl DockerTenancy {
 
     async fn make_box(&self, key: &str) -> SubjectResult<Arc<UserBox>> {
         let backend = match self.layout {
-            Layout::PerUser => DockerBackend {
-                docker: self.engine.docker.clone(),
-                container: self.new_container(key).await?,
-                root: WORKSPACE.into(),
-                user: self.engine.sandbox_user(),
-            },
+            Layout::PerUser => {
+                let id = self.new_container(key).await?;
+                let shell = self.engine.pool.as_ref().and_then(|p| p.shell(&id));
+                DockerBackend::new(
+                    self.engine.docker.clone(),
+                    id,
+                    WORKSPACE.into(),
+                    self.engine.sandbox_user(),
+                    shell,
+                )
+            }
             Layout::SharedContainer => {
                 let container = self
                     .shared
                     .get_or_try_init(|| self.new_container("shared"))
                     .await?
                     .clone();
-                let b = DockerBackend {
-                    docker: self.engine.docker.clone(),
+                let b = DockerBackend::new(
+                    self.engine.docker.clone(),
                     container,
-                    root: format!("{WORKSPACE}/{key}"),
-                    user: self.engine.sandbox_user(),
-                };
+                    format!("{WORKSPACE}/{key}"),
+                    self.engine.sandbox_user(),
+                    None,
+                );
                 let r = b
                     .exec(
                         vec!["mkdir".into(), "-p".into(), b.root.clone()],

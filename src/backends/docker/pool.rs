@@ -14,31 +14,40 @@
 //! Anything else, or any error on the way, and the container is removed
 //! instead of reused. Pool containers carry the run's labels, so Ctrl-C
 //! and `stop` remove them like any other.
+//!
+//! Each pool container keeps one root shell for its life (see `channel`):
+//! its users' file operations, its resets and inspections go through it,
+//! so a reused container costs no `docker exec` but the users' own
+//! commands. The reset spares that shell (and only it, init and the
+//! `sleep`); a shell that died (the memory limit's OOM killer, say) is
+//! started again for the reset, which then proves the container clean as
+//! before.
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bollard::Docker;
 
-use super::files::exec_in;
+use super::channel::Channel;
 use super::{remove_all, WORKSPACE};
 use crate::subject::{SubjectError, SubjectResult};
 
 const RESET_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Kills every process but init (1), this shell and the container's
-/// `sleep` (`$1`), then empties the directories users can write.
-const RESET: &str = r#"keep=$1
-for d in /proc/[0-9]*; do
+/// `sleep` (`{keep}`), then empties the directories users can write. Run
+/// by the container's own shell (see `channel`), in that shell's process:
+/// the loop forks nothing, so `$$` is the only shell alive.
+const RESET: &str = r#"for d in /proc/[0-9]*; do
   p=${d#/proc/}
-  case $p in 1|$$|$keep) ;; *) kill -9 "$p" 2>/dev/null ;; esac
+  case $p in 1|$$|{keep}) ;; *) kill -9 "$p" 2>/dev/null ;; esac
 done
 for d in /workspace /tmp /dev/shm /dev/mqueue; do
   [ -d "$d" ] && rm -rf "$d"/* "$d"/.[!.]* "$d"/..?* 2>/dev/null
 done
-exit 0"#;
+true"#;
 
 /// What is left after a reset: `pid N` for every process but this shell,
 /// `file PATH` for anything in the IPC directories, `ipc LINE` for every
@@ -51,14 +60,16 @@ find /dev/shm /dev/mqueue -mindepth 1 2>/dev/null | sed 's/^/file /'
 for f in shm msg sem; do
   tail -n +2 /proc/sysvipc/$f 2>/dev/null | sed 's/^/ipc /'
 done
-exit 0"#;
+true"#;
 
 /// A container as it was when new: what to keep alive, and its changes
 /// against the image.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 struct Pristine {
     sleep_pid: u32,
     changes: BTreeSet<String>,
+    /// The container's root shell: file operations, resets, inspections.
+    shell: Arc<Channel>,
 }
 
 /// How the pool went, for benchmarks and the closing line of a run.
@@ -91,6 +102,12 @@ impl Pool {
         }
     }
 
+    /// The root shell of pool container `id` (see `channel`).
+    pub fn shell(&self, id: &str) -> Option<Arc<Channel>> {
+        let pristine = self.pristine.lock().unwrap_or_else(|e| e.into_inner());
+        pristine.get(id).map(|p| p.shell.clone())
+    }
+
     /// An idle container, if there is one.
     pub fn take(&self) -> Option<String> {
         let id = self.idle.lock().unwrap_or_else(|e| e.into_inner()).pop()?;
@@ -101,16 +118,9 @@ impl Pool {
     /// Records a new container's pristine state (its `sleep` and its
     /// changes against the image), before anybody used it.
     pub async fn adopt(&self, docker: &Docker, id: &str) -> SubjectResult<()> {
-        let out = exec_in(
-            docker,
-            id,
-            vec!["sh".into(), "-c".into(), INSPECT.into()],
-            "/",
-            RESET_TIMEOUT,
-        )
-        .await?;
+        let shell = Arc::new(Channel::new(docker.clone(), id.to_string()));
+        let out = inspect(&shell, "adopting a container").await?;
         let pids: Vec<u32> = out
-            .output
             .lines()
             .filter_map(|l| l.strip_prefix("pid ")?.trim().parse().ok())
             .filter(|p| *p != 1)
@@ -125,7 +135,14 @@ impl Pool {
         self.pristine
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .insert(id.to_string(), Pristine { sleep_pid, changes });
+            .insert(
+                id.to_string(),
+                Pristine {
+                    sleep_pid,
+                    changes,
+                    shell,
+                },
+            );
         Ok(())
     }
 
@@ -163,22 +180,14 @@ impl Pool {
             .get(id)
             .cloned()
             .ok_or("not a pool container")?;
-        let sh = |script: &str, arg: Option<String>| {
-            let mut argv = vec!["sh".to_string(), "-c".into(), script.into(), "reset".into()];
-            argv.extend(arg);
-            argv
-        };
-        let r = exec_in(
-            docker,
-            id,
-            sh(RESET, Some(pristine.sleep_pid.to_string())),
-            "/",
-            RESET_TIMEOUT,
-        )
-        .await
-        .map_err(|e| e.to_string())?;
-        if r.exit_code != Some(0) {
-            return Err(format!("the reset failed: {}", r.output));
+        let shell = &pristine.shell;
+        let reset = RESET.replace("{keep}", &pristine.sleep_pid.to_string());
+        let r = tokio::time::timeout(RESET_TIMEOUT, shell.run(&reset, "resetting"))
+            .await
+            .map_err(|_| "the reset took longer than 10 s".to_string())?
+            .map_err(|e| e.to_string())?;
+        if r.status != 0 {
+            return Err(format!("the reset failed: {}", r.stderr));
         }
         // Killed processes can take a moment to be reaped.
         let mut left = Vec::new();
@@ -186,10 +195,10 @@ impl Pool {
             if attempt > 0 {
                 tokio::time::sleep(Duration::from_millis(20 << attempt)).await;
             }
-            let r = exec_in(docker, id, sh(INSPECT, None), "/", RESET_TIMEOUT)
+            let out = inspect(shell, "inspecting")
                 .await
                 .map_err(|e| e.to_string())?;
-            left = leftovers(&r.output, pristine.sleep_pid);
+            left = leftovers(&out, pristine.sleep_pid);
             if left.is_empty() {
                 break;
             }
@@ -212,6 +221,14 @@ impl Pool {
     pub fn drain(&self) -> Vec<String> {
         std::mem::take(&mut *self.idle.lock().unwrap_or_else(|e| e.into_inner()))
     }
+}
+
+/// What INSPECT prints, through the container's shell.
+async fn inspect(shell: &Channel, what: &str) -> SubjectResult<String> {
+    let r = tokio::time::timeout(RESET_TIMEOUT, shell.run(INSPECT, what))
+        .await
+        .map_err(|_| SubjectError::Failed(format!("{what}: longer than 10 s")))??;
+    Ok(String::from_utf8_lossy(&r.stdout).into_owned())
 }
 
 /// The directories the reset empties: they may show as changed.
