@@ -5,7 +5,8 @@
 //!    (generation, concurrent driving, judging, reporting) next to the raw
 //!    rate of the same in-memory backend executing the same operation mix
 //!    sequentially with nothing else around it;
-//! 2. time to catch: for every fixture, the cases and wall time until its
+//! 2. time to catch: for every fixture, the cases, wall time and CPU time
+//!    (this process's; a container engine's is not counted) until its
 //!    expected checklist item fails, and the length of the shrunk trace;
 //! 3. scale: `isocheck run --subject state --users N` for 8, 32 and 64
 //!    users, wall time and the process's peak RSS.
@@ -171,11 +172,24 @@ fn throughput(cases: usize) {
     println!("  harness / raw    : {:>10.3}", h / r);
 }
 
+/// CPU time (user + system) this process has used so far, from
+/// /proc/self/stat: on a loaded machine wall time also counts the waits
+/// for a core, CPU time does not.
+fn cpu_secs() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    let after = stat.rsplit(')').next().unwrap_or_default();
+    let f: Vec<&str> = after.split_whitespace().collect();
+    // After the command name: state is field 3, utime 14 and stime 15.
+    let ticks = |i: usize| f.get(i - 3).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
+    (ticks(14) + ticks(15)) / hz
+}
+
 fn time_to_catch() {
     println!("time to catch (default budget of 256 cases per family, seeds 1-5)");
     println!(
-        "  {:<34} {:<5} {:>7} {:>9} {:>7}",
-        "fixture", "item", "cases", "seconds", "trace"
+        "  {:<34} {:<5} {:>7} {:>9} {:>9} {:>7}",
+        "fixture", "item", "cases", "seconds", "cpu s", "trace"
     );
     let docker = isocheck::backends::docker::engine_problem();
     for entry in registry::subjects()
@@ -194,17 +208,17 @@ fn time_to_catch() {
             let family = isocheck::fixtures::expected_family(entry.name)
                 .expect("every fixture names its family");
             let fams = vec![check::family(family).expect("a known family")];
-            let start = Instant::now();
+            let (start, cpu0) = (Instant::now(), cpu_secs());
             let report = run((entry.make)(Default::default()), &fams, &cfg);
-            let secs = start.elapsed().as_secs_f64();
+            let (secs, cpu) = (start.elapsed().as_secs_f64(), cpu_secs() - cpu0);
             let f = report.findings.iter().find(|f| f.checklist == item);
             let trace = f
                 .map(|f| f.trace.len().to_string())
                 .unwrap_or_else(|| "MISSED".into());
             let cases = report.scenarios.iter().map(|s| s.cases).sum::<usize>();
             println!(
-                "  {:<34} {:<5} {:>7} {:>9.3} {:>7}   seed {seed}",
-                entry.name, item, cases, secs, trace
+                "  {:<34} {:<5} {:>7} {:>9.3} {:>9.3} {:>7}   seed {seed}",
+                entry.name, item, cases, secs, cpu, trace
             );
         }
     }
