@@ -570,3 +570,50 @@ fn names_a_shell_would_misread_go_through_unchanged() {
         assert!(containers(LABEL_RUN, &run).is_empty(), "warm {warm}");
     }
 }
+
+/// Without --cases or --budget the docker subject runs under its own
+/// budget (and says so); with --cases it runs exactly those cases.
+#[test]
+fn the_docker_subject_runs_under_a_default_budget() {
+    if !docker_engine() {
+        return;
+    }
+    let run = |extra: &[&str]| {
+        let mut args = vec![
+            "run",
+            "--subject",
+            "docker",
+            "--scenarios",
+            "sandbox-hardening",
+            "--seed",
+            "1",
+            "--format",
+            "json",
+            "--quiet",
+        ];
+        args.extend_from_slice(extra);
+        isocheck(&args)
+    };
+    // --quiet hides the notice; without it, stderr names the budget.
+    let o = isocheck(&[
+        "run",
+        "--subject",
+        "docker",
+        "--scenarios",
+        "sandbox-hardening",
+        "--seed",
+        "1",
+    ]);
+    assert!(
+        stderr(&o).contains("a budget of 1m 40s applies"),
+        "{}",
+        stderr(&o)
+    );
+    let o = run(&["--cases", "1"]);
+    assert!(!stderr(&o).contains("budget"), "{}", stderr(&o));
+    let r: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(r["scenarios"][0]["cases"], 1, "{r}");
+    let o = run(&[]);
+    let r: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(r["scenarios"][0]["status"], "pass", "{r}");
+}

@@ -17,6 +17,10 @@ use isocheck::subject::SubjectFactory;
 
 use crate::usage_error;
 
+/// Cases per family when neither `--cases` nor a subject's default
+/// budget says otherwise.
+const DEFAULT_CASES: u32 = 256;
+
 #[derive(Debug, Args)]
 pub struct RunArgs {
     /// The subject: `state`, `local` or `fixture:NAME` (see `isocheck list`).
@@ -31,9 +35,11 @@ pub struct RunArgs {
     #[arg(long, value_name = "CMD ARGS")]
     adapter: Option<String>,
     /// Generated cases per scenario family, whatever is found (hostile-user-ids
-    /// adds N/32, at least 4, for each id class it aims at).
-    #[arg(long, default_value_t = 256, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
-    cases: u32,
+    /// adds N/32, at least 4, for each id class it aims at). Default 256; a
+    /// subject slow by nature (docker) runs under a default --budget of its
+    /// own unless --cases or --budget is given.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    cases: Option<u32>,
     /// Seed of the run; the same seed reproduces the same report (default: random, printed).
     #[arg(long, value_name = "N")]
     seed: Option<u64>,
@@ -189,7 +195,7 @@ pub(crate) fn prepare(args: &RunArgs) -> Result<Prepared, String> {
     let families = select_families(&args.scenarios)?;
     let seed = args.seed.unwrap_or_else(random_seed);
     let mut cfg = RunConfig::new(&subject_name, seed);
-    cfg.cases = args.cases as usize;
+    cfg.cases = args.cases.unwrap_or(DEFAULT_CASES) as usize;
     cfg.gen = GenConfig {
         users: args.users.map(|u| u as usize),
         max_ops: args.max_ops as usize,
@@ -200,6 +206,18 @@ pub(crate) fn prepare(args: &RunArgs) -> Result<Prepared, String> {
     cfg.scenarios = args.scenarios.clone();
     cfg.max_rounds = args.rounds as usize;
     cfg.budget = args.budget;
+    if let (None, None, Some(b)) = (args.budget, args.cases, factory.default_budget()) {
+        // A slow subject's default run ends in bounded time; the report's
+        // families say the budget ended their searches, and how many cases ran.
+        cfg.budget = Some(b);
+        if !args.quiet {
+            eprintln!(
+                "isocheck: {subject_name} is slow by nature: a budget of {} applies \
+                 (--cases N or --budget D to choose)",
+                humantime::format_duration(b)
+            );
+        }
+    }
     cfg.partition = args.partition;
     if let Some((i, n)) = args.partition {
         cfg.replay_args.push(format!("--partition {}/{n}", i + 1));
@@ -249,7 +267,7 @@ pub(crate) fn prepare(args: &RunArgs) -> Result<Prepared, String> {
         "--seed".into(),
         seed.to_string(),
         "--cases".into(),
-        args.cases.to_string(),
+        cfg.cases.to_string(),
     ]);
     for w in &cfg.replay_args {
         let (flag, value) = w.split_once(' ').unwrap_or((w, ""));

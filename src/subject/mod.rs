@@ -87,6 +87,13 @@ pub trait SubjectFactory: Send + Sync {
     fn identifiers(&self) -> Vec<String> {
         Vec::new()
     }
+    /// The time budget a run of this subject gets when neither `--cases`
+    /// nor `--budget` is given: for subjects slow by nature (a container
+    /// per user), so that the default run ends in bounded time. None by
+    /// default (256 cases per family, fully determined by the seed).
+    fn default_budget(&self) -> Option<std::time::Duration> {
+        None
+    }
     /// Whether tenancies are independent of one another: nothing one
     /// creates or does is seen by another (no process, container pool,
     /// directory or module state in common), so cases may run at the same
