@@ -12,9 +12,12 @@ declare_rule! {
     /// ## What it does
     /// Follows request-controlled values (parameters of route, websocket and bot
     /// handlers: path, query and body fields, websocket query params, the message
-    /// sender; parameters of functions that run an agent with per-request deps)
-    /// through assignments, f-strings, `+`, `%`, `.format`, `os.path.join`, `Path`
-    /// and its `/` operator, same-file helpers, and helpers in other modules of the
+    /// sender, but not `request.app`, the application and its state; parameters of
+    /// functions that run an agent with per-request deps) through assignments,
+    /// f-strings, `+`, `%`, `.format`, `os.path.join`, `Path` and its `/` operator,
+    /// path getters of objects it cannot resolve (`settings.get_tenant_dir(t)`: a
+    /// method named `*_dir`, `*_path`, `*_file`, `*_folder`, `*_root`), same-file
+    /// helpers, and helpers in other modules of the
     /// program (through their summaries; reported at the argument, with the flow
     /// down to the sink in SARIF `codeFlows` and JSON `flow`), into a filesystem path:
     /// `root_dir=`, `workspace_root=`, `FileCheckpointStore(...)`, `LocalWorkspace(...)`,

@@ -40,6 +40,13 @@ impl<'c, 'm, 'a> Engine<'c, 'm, 'a> {
             {
                 Taint::Clean
             }
+            // `request.app` (Starlette, FastAPI, aiohttp) is the application:
+            // its state holds the app's own settings, not request data.
+            Expr::Attribute(a)
+                if a.attr.id.as_str() == "app" && self.is_request_object(fi, &a.value) =>
+            {
+                Taint::Clean
+            }
             Expr::Attribute(a) => self.eval(fi, &a.value, env),
             Expr::Subscript(s) => self.eval(fi, &s.value, env),
             Expr::Await(a) => self.eval(fi, &a.value, env),
@@ -181,10 +188,48 @@ impl<'c, 'm, 'a> Engine<'c, 'm, 'a> {
                 }
                 return recv.max(self.args_taint(fi, c, env));
             }
+            // A path getter of an object we cannot resolve
+            // (`settings.get_tenant_output_dir(tenant)`) builds its path from
+            // its arguments, whatever the receiver.
+            if recv == Taint::Clean && path_getter(method) {
+                return self.args_taint(fi, c, env);
+            }
             return recv;
         }
         Taint::Clean
     }
+
+    /// Whether `e` names a parameter of function `fi` that is the request
+    /// object: annotated `Request`, `WebSocket` or `HTTPConnection`, or
+    /// unannotated and named `request` or `websocket`.
+    fn is_request_object(&self, fi: usize, e: &Expr) -> bool {
+        let Expr::Name(n) = e else { return false };
+        let name = n.id.as_str();
+        self.m.functions[fi].params().any(|p| {
+            p.parameter.name.id.as_str() == name
+                && match p.parameter.annotation.as_deref() {
+                    Some(Expr::Name(t)) => {
+                        matches!(t.id.as_str(), "Request" | "WebSocket" | "HTTPConnection")
+                    }
+                    Some(Expr::Attribute(t)) => {
+                        matches!(
+                            t.attr.id.as_str(),
+                            "Request" | "WebSocket" | "HTTPConnection"
+                        )
+                    }
+                    None => matches!(name, "request" | "websocket"),
+                    Some(_) => false,
+                }
+        })
+    }
+}
+
+/// A method named for the path it returns: `get_user_dir`, `tenant_path`,
+/// `config_file`, `upload_folder`, `workspace_root`.
+fn path_getter(method: &str) -> bool {
+    ["_dir", "_directory", "_path", "_file", "_folder", "_root"]
+        .iter()
+        .any(|s| method.ends_with(s))
 }
 
 /// The arguments of a call with the parameter of `names` each binds
