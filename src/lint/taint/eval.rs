@@ -148,55 +148,67 @@ impl<'c, 'm, 'a> Engine<'c, 'm, 'a> {
             return self.eval(fi, repl, env).max(self.eval(fi, subject, env));
         }
         if let Expr::Attribute(a) = &*c.func {
-            let method = a.attr.id.as_str();
-            if matches!(
-                method,
-                "hexdigest"
-                    | "digest"
-                    | "isdigit"
-                    | "isalnum"
-                    | "isidentifier"
-                    | "count"
-                    | "find"
-                    | "index"
-            ) {
-                return Taint::Clean;
-            }
-            // Only methods on a value (not module functions we do not know).
-            let on_module =
-                matches!(&*a.value, Expr::Name(n) if m.imports.contains_key(n.id.as_str()));
-            if on_module {
-                return Taint::Clean;
-            }
-            let recv = self.eval(fi, &a.value, env);
-            if matches!(
-                method,
-                "format"
-                    | "format_map"
-                    | "join"
-                    | "joinpath"
-                    | "with_name"
-                    | "with_stem"
-                    | "with_suffix"
-                    | "replace"
-                    | "get"
-                    | "setdefault"
-            ) {
-                // `.get(key)` on a dict of request data: the receiver carries the taint.
-                if matches!(method, "get" | "setdefault") {
-                    return recv;
-                }
-                return recv.max(self.args_taint(fi, c, env));
-            }
-            // A path getter of an object we cannot resolve
-            // (`settings.get_tenant_output_dir(tenant)`) builds its path from
-            // its arguments, whatever the receiver.
-            if recv == Taint::Clean && path_getter(method) {
-                return self.args_taint(fi, c, env);
-            }
-            return recv;
+            return self.eval_method(fi, c, a, env);
         }
         Taint::Clean
+    }
+
+    /// The taint a method call's value carries (`c` calls `a`): per method,
+    /// from the receiver, the arguments, or neither.
+    fn eval_method(
+        &mut self,
+        fi: usize,
+        c: &'a ast::ExprCall,
+        a: &'a ast::ExprAttribute,
+        env: &Env<'a>,
+    ) -> Taint {
+        let m = self.m;
+        let method = a.attr.id.as_str();
+        if matches!(
+            method,
+            "hexdigest"
+                | "digest"
+                | "isdigit"
+                | "isalnum"
+                | "isidentifier"
+                | "count"
+                | "find"
+                | "index"
+        ) {
+            return Taint::Clean;
+        }
+        // Only methods on a value (not module functions we do not know).
+        let on_module = matches!(&*a.value, Expr::Name(n) if m.imports.contains_key(n.id.as_str()));
+        if on_module {
+            return Taint::Clean;
+        }
+        let recv = self.eval(fi, &a.value, env);
+        if matches!(
+            method,
+            "format"
+                | "format_map"
+                | "join"
+                | "joinpath"
+                | "with_name"
+                | "with_stem"
+                | "with_suffix"
+                | "replace"
+                | "get"
+                | "setdefault"
+        ) {
+            // `.get(key)` on a dict of request data: the receiver carries the taint.
+            if matches!(method, "get" | "setdefault") {
+                return recv;
+            }
+            return recv.max(self.args_taint(fi, c, env));
+        }
+        // A path getter of an object we cannot resolve
+        // (`settings.get_tenant_output_dir(tenant)`) builds its path from
+        // its arguments, whatever the receiver.
+        if recv == Taint::Clean && path_getter(method) {
+            return self.args_taint(fi, c, env);
+        }
+        recv
     }
 
     /// Whether `e` names a parameter of function `fi` that is the request
