@@ -12,9 +12,12 @@ declare_rule! {
     /// ## What it does
     /// Follows request-controlled values (parameters of route, websocket and bot
     /// handlers: path, query and body fields, websocket query params, the message
-    /// sender; parameters of functions that run an agent with per-request deps)
-    /// through assignments, f-strings, `+`, `%`, `.format`, `os.path.join`, `Path`
-    /// and its `/` operator, same-file helpers, and helpers in other modules of the
+    /// sender, but not `request.app`, the application and its state; parameters of
+    /// functions that run an agent with per-request deps) through assignments,
+    /// f-strings, `+`, `%`, `.format`, `os.path.join`, `Path` and its `/` operator,
+    /// path getters of objects it cannot resolve (`settings.get_tenant_dir(t)`: a
+    /// method named `*_dir`, `*_path`, `*_file`, `*_folder`, `*_root`), same-file
+    /// helpers, and helpers in other modules of the
     /// program (through their summaries; reported at the argument, with the flow
     /// down to the sink in SARIF `codeFlows` and JSON `flow`), into a filesystem path:
     /// `root_dir=`, `workspace_root=`, `FileCheckpointStore(...)`, `LocalWorkspace(...)`,
@@ -22,7 +25,9 @@ declare_rule! {
     /// builds and mounts `workspace_root/<id>/workspace`), checkpoint database file
     /// names (`SqliteSaver.from_conn_string`, `sqlite3.connect`), `open`,
     /// `shutil.rmtree`, `os.remove`, `os.makedirs`, `Path(...)`, pathlib methods on a
-    /// tainted path (`(BASE / user_id).write_text(...)`), `aiofiles.open`.
+    /// tainted path (`(BASE / user_id).write_text(...)`), `aiofiles.open`. A pure
+    /// path (`PurePosixPath(area_id) / name`, an object-storage key) opens nothing
+    /// and is no sink; a file operation on it later still is.
     ///
     /// A value is cleared by validation before use: a regex `fullmatch` (or a
     /// `match` anchored with `$`) whose failure returns or raises, `uuid.UUID(...)`,
@@ -30,7 +35,9 @@ declare_rule! {
     /// check that rejects both separators and dots (`if "/" in x or ".." in x: raise`),
     /// an allow-list (`if suffix not in ALLOWED: raise`), `secure_filename`, a `uuid4()`
     /// name, or `os.path.realpath` followed by a `startswith(BASE + os.sep)` check
-    /// (also `is_relative_to`, and either inside `any(... for base in bases)`).
+    /// (also `is_relative_to`, and either inside `any(... for base in bases)`;
+    /// also `if base not in p.parents: raise` on a resolved `p`, optionally with
+    /// `and p != base`).
     /// A value reduced to one component (`Path(x).name`, `re.sub(r"[^\w.-]", "", x)`:
     /// no separator, but maybe `..`) is cleared by a later check against dots
     /// (`if name in (".", ".."): raise`) or by stripping them (`.strip(".")`); a

@@ -101,6 +101,13 @@ pub(super) fn validated_when<'a>(test: &'a Expr, want: bool, env: &Env<'a>) -> V
 fn validated_by<'a>(test: &'a Expr, want: bool, env: &Env<'a>) -> Vec<&'a str> {
     match test {
         Expr::UnaryOp(u) if u.op == UnaryOp::Not => validated_when(&u.operand, !want, env),
+        // A resolved path checked to lie under a base: `if base not in p.parents: raise`.
+        Expr::Compare(_) if parents_check(test, env).is_some_and(|(_, when)| when == want) => {
+            parents_check(test, env)
+                .map(|(n, _)| n)
+                .into_iter()
+                .collect()
+        }
         // An allow-list: `if suffix not in ALLOWED: raise`.
         Expr::Compare(cmp)
             if cmp.ops.len() == 1
@@ -134,6 +141,9 @@ fn validated_by<'a>(test: &'a Expr, want: bool, env: &Env<'a>) -> Vec<&'a str> {
             } else {
                 Vec::new()
             }
+        }
+        Expr::BoolOp(b) if parents_or_base(b, want, env).is_some() => {
+            parents_or_base(b, want, env).into_iter().collect()
         }
         Expr::BoolOp(b) => {
             let and = b.op == ast::BoolOp::And;
@@ -169,6 +179,67 @@ fn is_allow_list(e: &Expr) -> bool {
         }
         _ => false,
     }
+}
+
+/// `base in p.parents` (or `not in`) with `p` a resolved path: the name
+/// checked, and the value the test has when `p` lies under `base`.
+/// An unresolved `Path("/srv/u/../v")` has `/srv/u` among its parents, so
+/// only a resolved one counts.
+fn parents_check<'a>(e: &'a Expr, env: &Env<'a>) -> Option<(&'a str, bool)> {
+    let Expr::Compare(cmp) = e else { return None };
+    let [op @ (CmpOp::In | CmpOp::NotIn)] = &*cmp.ops else {
+        return None;
+    };
+    let Expr::Attribute(a) = &cmp.comparators[0] else {
+        return None;
+    };
+    let n = checked(&a.value)?;
+    (a.attr.id.as_str() == "parents" && resolved(n.id.as_str(), env))
+        .then_some((n.id.as_str(), *op == CmpOp::In))
+}
+
+/// `base not in p.parents and p != base` false (or `base in p.parents or
+/// p == base` true): `p` is under the base or the base itself.
+fn parents_or_base<'a>(b: &'a ast::ExprBoolOp, want: bool, env: &Env<'a>) -> Option<&'a str> {
+    let (joined, other) = if want {
+        (ast::BoolOp::Or, CmpOp::Eq)
+    } else {
+        (ast::BoolOp::And, CmpOp::NotEq)
+    };
+    if b.op != joined {
+        return None;
+    }
+    let name = b
+        .values
+        .iter()
+        .find_map(|v| parents_check(v, env).and_then(|(n, when)| (when == want).then_some(n)))?;
+    let rest_ok = b.values.iter().all(|v| {
+        parents_check(v, env).is_some_and(|(n, when)| n == name && when == want)
+            || matches!(v, Expr::Compare(cmp) if cmp.ops.len() == 1
+                && cmp.ops[0] == other
+                && checked(&cmp.left).is_some_and(|n| n.id.as_str() == name))
+    });
+    rest_ok.then_some(name)
+}
+
+/// Whether name `n` holds a resolved path (`realpath`, `abspath`,
+/// `normpath`, `.resolve()`, also awaited).
+fn resolved(n: &str, env: &Env<'_>) -> bool {
+    let value = env.exprs.get(n).map(|v| match v {
+        Expr::Await(w) => &*w.value,
+        v => *v,
+    });
+    value.is_some_and(|v| match v {
+        Expr::Call(vc) => match &*vc.func {
+            Expr::Attribute(f) => matches!(
+                f.attr.id.as_str(),
+                "realpath" | "abspath" | "normpath" | "resolve"
+            ),
+            Expr::Name(f) => matches!(f.id.as_str(), "realpath" | "abspath" | "normpath"),
+            _ => false,
+        },
+        _ => false,
+    })
 }
 
 /// The name a containment check's receiver is built from: `p`, `str(p)`,
@@ -233,6 +304,18 @@ pub(super) fn containment_checks(body: &[ast::Stmt]) -> Vec<(&str, TextSize)> {
     struct Checks<'a>(Vec<(&'a str, TextSize)>);
     impl<'a> Visitor<'a> for Checks<'a> {
         fn visit_expr(&mut self, expr: &'a Expr) {
+            if let Expr::Compare(cmp) = expr {
+                if let (1, Expr::Attribute(a)) = (cmp.ops.len(), &cmp.comparators[0]) {
+                    if matches!(cmp.ops[0], CmpOp::In | CmpOp::NotIn)
+                        && a.attr.id.as_str() == "parents"
+                    {
+                        if let Some(n) = checked(&a.value) {
+                            self.0
+                                .push((n.id.as_str(), ruff_text_size::Ranged::range(cmp).start()));
+                        }
+                    }
+                }
+            }
             if let Expr::Call(c) = expr {
                 if let Expr::Attribute(a) = &*c.func {
                     if matches!(a.attr.id.as_str(), "is_relative_to" | "startswith") {
@@ -262,22 +345,7 @@ pub(super) fn contained_path<'a>(c: &'a ast::ExprCall, env: &Env<'a>) -> Option<
         return None;
     };
     let n = checked(&a.value)?;
-    let value = env.exprs.get(n.id.as_str()).map(|v| match v {
-        Expr::Await(w) => &*w.value,
-        v => *v,
-    });
-    let resolved = value.is_some_and(|v| match v {
-        Expr::Call(vc) => match &*vc.func {
-            Expr::Attribute(f) => matches!(
-                f.attr.id.as_str(),
-                "realpath" | "abspath" | "normpath" | "resolve"
-            ),
-            Expr::Name(f) => matches!(f.id.as_str(), "realpath" | "abspath" | "normpath"),
-            _ => false,
-        },
-        _ => false,
-    });
-    if !resolved {
+    if !resolved(n.id.as_str(), env) {
         return None;
     }
     let ok = match a.attr.id.as_str() {
@@ -296,6 +364,11 @@ pub(super) const PATH_CLASSES: [&str; 4] = [
     "pathlib.PosixPath",
     "pathlib.PurePosixPath",
 ];
+
+/// The pathlib classes that can open a file: a pure path
+/// (`PurePosixPath(area_id) / name`, an object-storage key) touches none,
+/// so building one is no sink; what it is later opened with still is.
+pub(super) const CONCRETE_PATH_CLASSES: [&str; 2] = ["pathlib.Path", "pathlib.PosixPath"];
 
 /// `Path(...)` written out (what its attributes are read from).
 pub(super) fn path_call(m: &Model, e: &Expr) -> bool {

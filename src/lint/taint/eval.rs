@@ -40,6 +40,13 @@ impl<'c, 'm, 'a> Engine<'c, 'm, 'a> {
             {
                 Taint::Clean
             }
+            // `request.app` (Starlette, FastAPI, aiohttp) is the application:
+            // its state holds the app's own settings, not request data.
+            Expr::Attribute(a)
+                if a.attr.id.as_str() == "app" && self.is_request_object(fi, &a.value) =>
+            {
+                Taint::Clean
+            }
             Expr::Attribute(a) => self.eval(fi, &a.value, env),
             Expr::Subscript(s) => self.eval(fi, &s.value, env),
             Expr::Await(a) => self.eval(fi, &a.value, env),
@@ -141,50 +148,100 @@ impl<'c, 'm, 'a> Engine<'c, 'm, 'a> {
             return self.eval(fi, repl, env).max(self.eval(fi, subject, env));
         }
         if let Expr::Attribute(a) = &*c.func {
-            let method = a.attr.id.as_str();
-            if matches!(
-                method,
-                "hexdigest"
-                    | "digest"
-                    | "isdigit"
-                    | "isalnum"
-                    | "isidentifier"
-                    | "count"
-                    | "find"
-                    | "index"
-            ) {
-                return Taint::Clean;
-            }
-            // Only methods on a value (not module functions we do not know).
-            let on_module =
-                matches!(&*a.value, Expr::Name(n) if m.imports.contains_key(n.id.as_str()));
-            if on_module {
-                return Taint::Clean;
-            }
-            let recv = self.eval(fi, &a.value, env);
-            if matches!(
-                method,
-                "format"
-                    | "format_map"
-                    | "join"
-                    | "joinpath"
-                    | "with_name"
-                    | "with_stem"
-                    | "with_suffix"
-                    | "replace"
-                    | "get"
-                    | "setdefault"
-            ) {
-                // `.get(key)` on a dict of request data: the receiver carries the taint.
-                if matches!(method, "get" | "setdefault") {
-                    return recv;
-                }
-                return recv.max(self.args_taint(fi, c, env));
-            }
-            return recv;
+            return self.eval_method(fi, c, a, env);
         }
         Taint::Clean
     }
+
+    /// The taint a method call's value carries (`c` calls `a`): per method,
+    /// from the receiver, the arguments, or neither.
+    fn eval_method(
+        &mut self,
+        fi: usize,
+        c: &'a ast::ExprCall,
+        a: &'a ast::ExprAttribute,
+        env: &Env<'a>,
+    ) -> Taint {
+        let m = self.m;
+        let method = a.attr.id.as_str();
+        if matches!(
+            method,
+            "hexdigest"
+                | "digest"
+                | "isdigit"
+                | "isalnum"
+                | "isidentifier"
+                | "count"
+                | "find"
+                | "index"
+        ) {
+            return Taint::Clean;
+        }
+        // Only methods on a value (not module functions we do not know).
+        let on_module = matches!(&*a.value, Expr::Name(n) if m.imports.contains_key(n.id.as_str()));
+        if on_module {
+            return Taint::Clean;
+        }
+        let recv = self.eval(fi, &a.value, env);
+        if matches!(
+            method,
+            "format"
+                | "format_map"
+                | "join"
+                | "joinpath"
+                | "with_name"
+                | "with_stem"
+                | "with_suffix"
+                | "replace"
+                | "get"
+                | "setdefault"
+        ) {
+            // `.get(key)` on a dict of request data: the receiver carries the taint.
+            if matches!(method, "get" | "setdefault") {
+                return recv;
+            }
+            return recv.max(self.args_taint(fi, c, env));
+        }
+        // A path getter of an object we cannot resolve
+        // (`settings.get_tenant_output_dir(tenant)`) builds its path from
+        // its arguments, whatever the receiver.
+        if recv == Taint::Clean && path_getter(method) {
+            return self.args_taint(fi, c, env);
+        }
+        recv
+    }
+
+    /// Whether `e` names a parameter of function `fi` that is the request
+    /// object: annotated `Request`, `WebSocket` or `HTTPConnection`, or
+    /// unannotated and named `request` or `websocket`.
+    fn is_request_object(&self, fi: usize, e: &Expr) -> bool {
+        let Expr::Name(n) = e else { return false };
+        let name = n.id.as_str();
+        self.m.functions[fi].params().any(|p| {
+            p.parameter.name.id.as_str() == name
+                && match p.parameter.annotation.as_deref() {
+                    Some(Expr::Name(t)) => {
+                        matches!(t.id.as_str(), "Request" | "WebSocket" | "HTTPConnection")
+                    }
+                    Some(Expr::Attribute(t)) => {
+                        matches!(
+                            t.attr.id.as_str(),
+                            "Request" | "WebSocket" | "HTTPConnection"
+                        )
+                    }
+                    None => matches!(name, "request" | "websocket"),
+                    Some(_) => false,
+                }
+        })
+    }
+}
+
+/// A method named for the path it returns: `get_user_dir`, `tenant_path`,
+/// `config_file`, `upload_folder`, `workspace_root`.
+fn path_getter(method: &str) -> bool {
+    ["_dir", "_directory", "_path", "_file", "_folder", "_root"]
+        .iter()
+        .any(|s| method.ends_with(s))
 }
 
 /// The arguments of a call with the parameter of `names` each binds

@@ -6,7 +6,7 @@ use ruff_python_ast::visitor::{self, Visitor};
 use ruff_python_ast::{self as ast, Expr};
 use ruff_text_size::TextRange;
 
-use super::checks::PATH_CLASSES;
+use super::checks::CONCRETE_PATH_CLASSES;
 use super::{Engine, Env, Hit, Taint};
 use crate::lint::diagnostic::FlowPoint;
 use crate::lint::known::{self, Kind};
@@ -72,7 +72,7 @@ impl<'c, 'm, 'a> Engine<'c, 'm, 'a> {
             }
         }
         file_op_sinks(m, q, c, &mut sinks);
-        if !reduced && PATH_CLASSES.contains(&q) && !self.checked_later(fi) {
+        if !reduced && CONCRETE_PATH_CLASSES.contains(&q) && !self.checked_later(fi) {
             for a in c.arguments.args.iter() {
                 sinks.push((a, "`Path(...)`".into()));
             }
