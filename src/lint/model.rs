@@ -59,6 +59,12 @@ pub struct Func<'a> {
     pub calls_funcs: Vec<&'a str>,
     /// Right-hand sides assigned to each local name.
     pub local_assigns: HashMap<&'a str, Vec<&'a Expr>>,
+    /// The body (not a nested function's) stores into a container:
+    /// `x[k] = ...` or `.setdefault(...)` (what [`stored_in_container`]
+    /// looks for; without either it need not walk the body).
+    pub stores: bool,
+    /// What it stores, found the first time it is asked.
+    pub stored: std::sync::OnceLock<Stored>,
     /// Names declared `global` in the body.
     pub globals: HashSet<&'a str>,
     /// Defined inside another function.
@@ -708,6 +714,8 @@ impl<'a> Collector<'a> {
             state_loads: HashSet::default(),
             calls_funcs: Vec::new(),
             local_assigns: HashMap::default(),
+            stores: false,
+            stored: std::sync::OnceLock::new(),
             globals: HashSet::default(),
             nested: self.scopes.iter().any(|s| matches!(s, Scope::Func(_))),
             reached_from: None,
@@ -765,6 +773,11 @@ impl<'a> Visitor<'a> for Collector<'a> {
                 self.scopes.pop();
             }
             Stmt::Assign(a) => {
+                if a.targets.iter().any(|t| matches!(t, Expr::Subscript(_))) {
+                    if let Some(f) = self.func() {
+                        f.stores = true;
+                    }
+                }
                 let targets: Vec<&Expr> = a.targets.iter().collect();
                 self.bind(&targets, &a.value);
                 let mut names = Vec::new();
@@ -817,6 +830,11 @@ impl<'a> Visitor<'a> for Collector<'a> {
     fn visit_expr(&mut self, expr: &'a Expr) {
         match expr {
             Expr::Call(call) => {
+                if matches!(&*call.func, Expr::Attribute(a) if a.attr.id.as_str() == "setdefault") {
+                    if let Some(f) = self.func() {
+                        f.stores = true;
+                    }
+                }
                 let scope = self.scope();
                 let qual = self.m.qualify(&call.func);
                 if known::keyword(call, "include_checkpoints")
@@ -895,92 +913,69 @@ impl<'a> Visitor<'a> for Collector<'a> {
     }
 }
 
-/// Whether the expression at `range` inside function `f` is stored into a
-/// container that outlives the request: `cache[key] = X`, `cache.setdefault(key, X)`.
-pub fn stored_in_container(f: &Func, range: TextRange) -> bool {
-    struct Finder {
-        range: TextRange,
-        found: bool,
-    }
-    impl<'a> Visitor<'a> for Finder {
-        fn visit_stmt(&mut self, stmt: &'a Stmt) {
-            if let Stmt::Assign(a) = stmt {
-                if a.targets.iter().any(|t| matches!(t, Expr::Subscript(_)))
-                    && a.value.range().contains_range(self.range)
-                {
-                    self.found = true;
-                }
-            }
-            if !matches!(stmt, Stmt::FunctionDef(_) | Stmt::ClassDef(_)) {
-                visitor::walk_stmt(self, stmt);
-            }
-        }
-        fn visit_expr(&mut self, expr: &'a Expr) {
-            if let Expr::Call(c) = expr {
-                if let Expr::Attribute(a) = &*c.func {
-                    if a.attr.id.as_str() == "setdefault"
-                        && c.arguments
-                            .args
-                            .iter()
-                            .any(|x| x.range().contains_range(self.range))
-                    {
-                        self.found = true;
-                    }
-                }
-            }
-            visitor::walk_expr(self, expr);
-        }
-    }
-    let mut finder = Finder {
-        range,
-        found: false,
-    };
-    finder.visit_body(&f.def.body);
-    if finder.found {
-        return true;
-    }
-    // Built into a local that is then stored: `deps = Deps(store=X()); cache[k] = deps`.
-    f.local_assigns.iter().any(|(name, values)| {
-        values.iter().any(|v| v.range().contains_range(range)) && name_stored_in_container(f, name)
-    })
+/// What a function's body (not a nested function's) stores into
+/// containers: the values of `x[k] = V` and the arguments of
+/// `.setdefault(...)`, and the local names among them.
+#[derive(Debug, Default)]
+pub struct Stored {
+    ranges: Vec<TextRange>,
+    names: HashSet<String>,
 }
 
-/// Whether local `name` is stored into a container: `cache[key] = name`, `cache.setdefault(key, name)`.
-fn name_stored_in_container(f: &Func, name: &str) -> bool {
-    struct Finder<'n> {
-        name: &'n str,
-        found: bool,
-    }
-    impl<'a> Visitor<'a> for Finder<'_> {
-        fn visit_stmt(&mut self, stmt: &'a Stmt) {
-            if let Stmt::Assign(a) = stmt {
-                if a.targets.iter().any(|t| matches!(t, Expr::Subscript(_)))
-                    && matches!(&*a.value, Expr::Name(x) if x.id.as_str() == self.name)
-                {
-                    self.found = true;
+impl Stored {
+    fn of(f: &Func) -> Self {
+        struct Finder {
+            out: Stored,
+        }
+        impl Finder {
+            fn note(&mut self, v: &Expr) {
+                self.out.ranges.push(v.range());
+                if let Expr::Name(n) = v {
+                    self.out.names.insert(n.id.to_string());
                 }
             }
-            if !matches!(stmt, Stmt::FunctionDef(_) | Stmt::ClassDef(_)) {
-                visitor::walk_stmt(self, stmt);
-            }
         }
-        fn visit_expr(&mut self, expr: &'a Expr) {
-            if let Expr::Call(c) = expr {
-                if let Expr::Attribute(a) = &*c.func {
-                    if a.attr.id.as_str() == "setdefault"
-                        && c.arguments
-                            .args
-                            .iter()
-                            .any(|x| matches!(x, Expr::Name(n) if n.id.as_str() == self.name))
-                    {
-                        self.found = true;
+        impl<'a> Visitor<'a> for Finder {
+            fn visit_stmt(&mut self, stmt: &'a Stmt) {
+                if let Stmt::Assign(a) = stmt {
+                    if a.targets.iter().any(|t| matches!(t, Expr::Subscript(_))) {
+                        self.note(&a.value);
                     }
                 }
+                if !matches!(stmt, Stmt::FunctionDef(_) | Stmt::ClassDef(_)) {
+                    visitor::walk_stmt(self, stmt);
+                }
             }
-            visitor::walk_expr(self, expr);
+            fn visit_expr(&mut self, expr: &'a Expr) {
+                if let Expr::Call(c) = expr {
+                    if matches!(&*c.func, Expr::Attribute(a) if a.attr.id.as_str() == "setdefault")
+                    {
+                        c.arguments.args.iter().for_each(|x| self.note(x));
+                    }
+                }
+                visitor::walk_expr(self, expr);
+            }
         }
+        let mut finder = Finder {
+            out: Stored::default(),
+        };
+        finder.visit_body(&f.def.body);
+        finder.out
     }
-    let mut finder = Finder { name, found: false };
-    finder.visit_body(&f.def.body);
-    finder.found
+}
+
+/// Whether the expression at `range` inside function `f` is stored into a
+/// container that outlives the request: `cache[key] = X`,
+/// `cache.setdefault(key, X)`, or built into a local that is then stored
+/// (`deps = Deps(store=X()); cache[k] = deps`). The body is walked once
+/// per function, the first time it is asked.
+pub fn stored_in_container(f: &Func, range: TextRange) -> bool {
+    if !f.stores {
+        return false;
+    }
+    let stored = f.stored.get_or_init(|| Stored::of(f));
+    stored.ranges.iter().any(|r| r.contains_range(range))
+        || f.local_assigns.iter().any(|(name, values)| {
+            stored.names.contains(*name) && values.iter().any(|v| v.range().contains_range(range))
+        })
 }
