@@ -124,6 +124,11 @@ pub struct CallSite<'a> {
 #[derive(Debug, Default)]
 pub struct Model<'a> {
     pub source: &'a str,
+    /// The simple names this file calls, passes to calls or names among
+    /// a class's bases (the last part of `a.b.C`): whether a class may be
+    /// used here, answered for every file once, not once per question
+    /// (ISO123; see `rules::iso123_shell_true_execute::used`).
+    pub named: std::sync::OnceLock<HashSet<String>>,
     pub imports: HashMap<&'a str, String>,
     pub star_imports: Vec<String>,
     /// Imports a web or chat-bot framework.

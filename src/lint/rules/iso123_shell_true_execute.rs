@@ -5,7 +5,9 @@ use ruff_python_ast::Expr;
 use super::lg_common::exprs;
 use crate::lint::diagnostic::Finding;
 use crate::lint::known;
+use crate::lint::model::Model;
 use crate::lint::program::Ctx;
+use rustc_hash::FxHashSet as HashSet;
 
 declare_rule! {
     /// # ISO123 shell-true-execute
@@ -85,6 +87,32 @@ pub fn check(ctx: &Ctx, out: &mut Vec<Finding>) {
     }
 }
 
+/// The last part of every base named on a `class` line of `source`.
+fn base_names(source: &str) -> impl Iterator<Item = &str> {
+    source
+        .lines()
+        .filter(|l| l.trim_start().starts_with("class "))
+        .filter_map(|l| l.split_once('(').map(|(_, bases)| bases))
+        .flat_map(|bases| bases.split(|c: char| !(c.is_alphanumeric() || c == '_' || c == '.')))
+        .map(|b| b.rsplit('.').next().unwrap_or(b))
+}
+
+/// What file `m` could name a class by (see `Model::named`): the last
+/// part of every callee and call argument it qualifies, and of every base.
+fn named(m: &Model) -> HashSet<String> {
+    let mut out: HashSet<String> = base_names(m.source).map(str::to_string).collect();
+    for cs in &m.calls {
+        let args = cs.call.arguments.args.iter();
+        let kws = cs.call.arguments.keywords.iter().map(|k| &k.value);
+        for e in std::iter::once(&*cs.call.func).chain(args).chain(kws) {
+            if let Some(q) = m.qualify(e) {
+                out.insert(q.rsplit('.').next().unwrap_or(&q).to_string());
+            }
+        }
+    }
+    out
+}
+
 /// Whether some code of the program uses class `class` of the checked file:
 /// a call of it or the class as an argument (`FilesystemMiddleware(backend=
 /// lambda rt: Sandbox(rt))`, `factory=Sandbox`), here or in a module that
@@ -104,14 +132,10 @@ fn used(ctx: &Ctx, class: &str) -> bool {
             .is_some_and(|(f, symbol)| f == ctx.file && symbol == class)
     };
     ctx.models.iter().enumerate().any(|(file, m2)| {
-        let subclassed = m2.source.lines().any(|l| {
-            l.trim_start().starts_with("class ")
-                && l.split_once('(').is_some_and(|(_, bases)| {
-                    bases
-                        .split(|c: char| !(c.is_alphanumeric() || c == '_' || c == '.'))
-                        .any(|b| b.rsplit('.').next() == Some(class))
-                })
-        });
+        if !m2.named.get_or_init(|| named(m2)).contains(class) {
+            return false; // nothing here could name it
+        }
+        let subclassed = base_names(m2.source).any(|b| b == class);
         subclassed
             || m2.calls.iter().any(|cs| {
                 names_it(file, &cs.call.func)
