@@ -33,9 +33,10 @@ use super::engine_err;
 use crate::subject::{SubjectError, SubjectResult};
 
 type Output = Pin<Box<dyn Stream<Item = Result<LogOutput, bollard::errors::Error>> + Send>>;
+type Input = Pin<Box<dyn AsyncWrite + Send>>;
 
 struct Shell {
-    input: Pin<Box<dyn AsyncWrite + Send>>,
+    input: Input,
     output: Output,
     /// Replies sent so far (the next marker's number).
     sent: u64,
@@ -46,6 +47,34 @@ pub(super) struct Reply {
     pub status: i32,
     pub stdout: Vec<u8>,
     pub stderr: String,
+}
+
+/// Creates an exec with `opts` in `container` and starts it attached: its
+/// id, its output and its stdin (`what` names it in errors).
+pub(super) async fn attach(
+    docker: &Docker,
+    container: &str,
+    opts: CreateExecOptions<String>,
+    what: &str,
+) -> SubjectResult<(String, Output, Input)> {
+    let created = docker
+        .create_exec(container, opts)
+        .await
+        .map_err(|e| engine_err(what, e))?;
+    let started = docker
+        .start_exec(
+            &created.id,
+            Some(StartExecOptions {
+                detach: false,
+                ..Default::default()
+            }),
+        )
+        .await
+        .map_err(|e| engine_err(what, e))?;
+    let StartExecResults::Attached { output, input } = started else {
+        return Err(SubjectError::Failed(format!("{what}: exec did not attach")));
+    };
+    Ok((created.id, output, input))
 }
 
 /// The file channel of one backend (see the module doc).
@@ -73,35 +102,15 @@ impl Channel {
     }
 
     async fn start(&self, what: &str) -> SubjectResult<Shell> {
-        let created = self
-            .docker
-            .create_exec(
-                &self.container,
-                CreateExecOptions {
-                    cmd: Some(vec!["sh".to_string()]),
-                    attach_stdin: Some(true),
-                    attach_stdout: Some(true),
-                    attach_stderr: Some(true),
-                    working_dir: Some("/".to_string()),
-                    ..Default::default()
-                },
-            )
-            .await
-            .map_err(|e| engine_err(what, e))?;
-        let started = self
-            .docker
-            .start_exec(
-                &created.id,
-                Some(StartExecOptions {
-                    detach: false,
-                    ..Default::default()
-                }),
-            )
-            .await
-            .map_err(|e| engine_err(what, e))?;
-        let StartExecResults::Attached { output, input } = started else {
-            return Err(SubjectError::Failed(format!("{what}: exec did not attach")));
+        let opts = CreateExecOptions {
+            cmd: Some(vec!["sh".to_string()]),
+            attach_stdin: Some(true),
+            attach_stdout: Some(true),
+            attach_stderr: Some(true),
+            working_dir: Some("/".to_string()),
+            ..Default::default()
         };
+        let (_, output, input) = attach(&self.docker, &self.container, opts, what).await?;
         Ok(Shell {
             input,
             output,

@@ -1,7 +1,7 @@
 //! A user's files inside one container, through Docker's archive API, and
 //! commands through exec (see the module above for the whole design).
 
-use super::channel::{quote, unbase64, Channel};
+use super::channel::{attach, quote, unbase64, Channel};
 use super::*;
 
 /// `bytes` in base64, in lines of 76 (as a here-document carries them).
@@ -232,33 +232,15 @@ pub(super) async fn exec_as(
     user: Option<&str>,
 ) -> SubjectResult<ExecResult> {
     {
-        let created = docker
-            .create_exec(
-                container,
-                CreateExecOptions {
-                    cmd: Some(argv),
-                    attach_stdout: Some(true),
-                    attach_stderr: Some(true),
-                    working_dir: Some(cwd.to_string()),
-                    user: user.map(str::to_string),
-                    ..Default::default()
-                },
-            )
-            .await
-            .map_err(|e| engine_err("execute", e))?;
-        let started = docker
-            .start_exec(
-                &created.id,
-                Some(StartExecOptions {
-                    detach: false,
-                    ..Default::default()
-                }),
-            )
-            .await
-            .map_err(|e| engine_err("execute", e))?;
-        let StartExecResults::Attached { mut output, .. } = started else {
-            return Err(SubjectError::Failed("execute: exec did not attach".into()));
+        let opts = CreateExecOptions {
+            cmd: Some(argv),
+            attach_stdout: Some(true),
+            attach_stderr: Some(true),
+            working_dir: Some(cwd.to_string()),
+            user: user.map(str::to_string),
+            ..Default::default()
         };
+        let (id, mut output, _) = attach(docker, container, opts, "execute").await?;
         let mut bytes = Vec::new();
         let mut truncated = false;
         let collect = async {
@@ -280,7 +262,7 @@ pub(super) async fn exec_as(
         }
         drop(output);
         let inspect = docker
-            .inspect_exec(&created.id)
+            .inspect_exec(&id)
             .await
             .map_err(|e| engine_err("execute", e))?;
         let exit_code = match inspect.running {
