@@ -9,6 +9,7 @@
 //! the graph, and the checkpointer in it, on the first request and keeps it.
 //! Handlers themselves are never once.
 
+use rayon::prelude::*;
 use ruff_python_ast::{self as ast, Expr};
 use ruff_text_size::Ranged;
 
@@ -116,9 +117,24 @@ fn given<'a>(models: &[Model<'a>], sites: &[Site]) -> Vec<Vec<Vec<&'a str>>> {
         .collect()
 }
 
+/// Every resolved call site of the program, file by file in parallel (the
+/// callee lookups are a seventh of the lint's time on a large tree).
 fn sites<'a>(models: &[Model<'a>], index: Option<&Index>, paths: &[String]) -> Vec<Site<'a>> {
+    (0..models.len())
+        .into_par_iter()
+        .flat_map_iter(|file| file_sites(models, index, paths, file))
+        .collect()
+}
+
+fn file_sites<'a>(
+    models: &[Model<'a>],
+    index: Option<&Index>,
+    paths: &[String],
+    file: FileId,
+) -> Vec<Site<'a>> {
+    let m = &models[file];
     let mut out = Vec::new();
-    for (file, m) in models.iter().enumerate() {
+    {
         let ctx = Ctx {
             models,
             index,
