@@ -5,17 +5,21 @@
 //!
 //! Builds the corpus with `../shared/bench/lint-corpus.sh target/lint-corpus`,
 //! the venv with `scripts/bench-venv.sh` (pinned in scripts/bench-requirements.txt),
-//! then times, after one warm-up run each, the best of `RUNS` runs of:
+//! then, after one warm-up run each, times `PAIRS` interleaved pairs of:
 //!   isocheck lint --format json target/lint-corpus      (release binary)
 //!   ruff check --no-cache --select E9 target/lint-corpus
-//!   bandit -r -q target/lint-corpus                      (one run: it is slow)
-//! and reports any file on which isocheck panicked (an "internal error" ISO000).
+//! and one run of `bandit -r -q target/lint-corpus` (it is slow). It prints
+//! each tool's median and spread and the median of the per-pair ratios: the
+//! machines are shared and noisy, and a pair's two runs see the same load,
+//! so that ratio is the figure to quote (a best-of-N takes each tool's
+//! luckiest run, not the same moment). It also reports any file on which
+//! isocheck panicked (an "internal error" ISO000).
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-const RUNS: usize = 5;
+const PAIRS: usize = 15;
 
 fn run_checked(cmd: &mut Command) -> String {
     let out = cmd
@@ -48,12 +52,45 @@ fn time_once(program: &Path, args: &[&str], root: &Path) -> (Duration, Vec<u8>) 
     (elapsed, out.stdout)
 }
 
-fn best_of(n: usize, program: &Path, args: &[&str], root: &Path) -> Duration {
-    time_once(program, args, root); // warm-up: file cache, page cache
-    (0..n)
-        .map(|_| time_once(program, args, root).0)
-        .min()
-        .unwrap_or_default()
+/// Median of `xs` (sorted in place); 0 for none.
+fn median(xs: &mut [f64]) -> f64 {
+    xs.sort_by(f64::total_cmp);
+    match xs.len() {
+        0 => 0.0,
+        n if n % 2 == 1 => xs[n / 2],
+        n => (xs[n / 2 - 1] + xs[n / 2]) / 2.0,
+    }
+}
+
+/// Wall times in seconds of `PAIRS` interleaved runs of `a` and `b`, after a
+/// warm-up run of each (file cache, page cache); the order within a pair
+/// alternates so neither tool always runs right after the other.
+fn paired(a: (&Path, &[&str]), b: (&Path, &[&str]), root: &Path) -> (Vec<f64>, Vec<f64>) {
+    time_once(a.0, a.1, root);
+    time_once(b.0, b.1, root);
+    let (mut ta, mut tb) = (Vec::new(), Vec::new());
+    for i in 0..PAIRS {
+        let run = |(p, args): (&Path, &[&str])| time_once(p, args, root).0.as_secs_f64();
+        if i % 2 == 0 {
+            ta.push(run(a));
+            tb.push(run(b));
+        } else {
+            tb.push(run(b));
+            ta.push(run(a));
+        }
+    }
+    (ta, tb)
+}
+
+/// "median (min-max)" of times in seconds.
+fn spread(xs: &[f64]) -> String {
+    let mut v = xs.to_vec();
+    let m = median(&mut v);
+    format!(
+        "{m:>7.3} s  ({:.3}-{:.3})",
+        v.first().copied().unwrap_or(0.0),
+        v.last().copied().unwrap_or(0.0)
+    )
 }
 
 fn main() {
@@ -124,44 +161,38 @@ fn main() {
         println!("  PANIC {}: {}", p["path"], p["message"]);
     }
 
-    let iso = best_of(
-        RUNS,
-        &isocheck,
-        &["lint", "--format", "json", "target/lint-corpus"],
+    let iso_args = ["lint", "--format", "json", "target/lint-corpus"];
+    let ruff_args = [
+        "check",
+        "--no-cache",
+        "--select",
+        "E9",
+        "target/lint-corpus",
+    ];
+    let (iso, ruff_t) = paired(
+        (isocheck.as_path(), &iso_args),
+        (ruff.as_path(), &ruff_args),
         &root,
     );
-    let ruff_t = best_of(
-        RUNS,
-        &ruff,
-        &[
-            "check",
-            "--no-cache",
-            "--select",
-            "E9",
-            "target/lint-corpus",
-        ],
-        &root,
-    );
-    let bandit_t = time_once(&bandit, &["-r", "-q", "target/lint-corpus"], &root).0;
+    let bandit_t = time_once(&bandit, &["-r", "-q", "target/lint-corpus"], &root)
+        .0
+        .as_secs_f64();
+    let mut ratios: Vec<f64> = iso.iter().zip(&ruff_t).map(|(a, b)| a / b).collect();
+    let ratio = median(&mut ratios);
+    let iso_median = median(&mut iso.clone());
 
-    println!("wall time (best of {RUNS} after a warm-up; bandit: one run):");
+    println!("wall time ({PAIRS} interleaved pairs after a warm-up; median (min-max); bandit: one run):");
+    println!("  isocheck lint                      {}", spread(&iso));
+    println!("  ruff check --no-cache --select E9  {}", spread(&ruff_t));
+    println!("  bandit -r -q                       {bandit_t:>7.3} s");
     println!(
-        "  isocheck lint                      {:>9.3} s",
-        iso.as_secs_f64()
+        "  ratio isocheck/ruff, median of pairs {ratio:>5.2}x  ({:.2}-{:.2}; goal: <= 1.50x)",
+        ratios.first().copied().unwrap_or(0.0),
+        ratios.last().copied().unwrap_or(0.0)
     );
     println!(
-        "  ruff check --no-cache --select E9  {:>9.3} s",
-        ruff_t.as_secs_f64()
-    );
-    println!(
-        "  bandit -r -q                       {:>9.3} s",
-        bandit_t.as_secs_f64()
-    );
-    let ratio = iso.as_secs_f64() / ruff_t.as_secs_f64();
-    println!("  ratio isocheck/ruff                {ratio:>9.2}x  (goal: <= 1.50x)");
-    println!(
-        "  ratio bandit/isocheck              {:>9.1}x",
-        bandit_t.as_secs_f64() / iso.as_secs_f64()
+        "  ratio bandit/isocheck (medians)    {:>7.1}x",
+        bandit_t / iso_median
     );
     if !panics.is_empty() {
         std::process::exit(1);
