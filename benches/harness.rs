@@ -222,8 +222,8 @@ fn time_to_catch() {
                 let (start, cpu0) = (Instant::now(), cpu_secs());
                 let rep = run((entry.make)(Default::default()), &fams, &cfg);
                 (secs, cpu, rounds) = (start.elapsed().as_secs_f64(), cpu_secs() - cpu0, r);
-                let done = rep.findings.iter().any(|f| f.checklist == item)
-                    || rep.findings.len() < r;
+                let done =
+                    rep.findings.iter().any(|f| f.checklist == item) || rep.findings.len() < r;
                 report = Some(rep);
                 if done {
                     break;

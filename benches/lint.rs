@@ -181,7 +181,9 @@ fn main() {
     let ratio = median(&mut ratios);
     let iso_median = median(&mut iso.clone());
 
-    println!("wall time ({PAIRS} interleaved pairs after a warm-up; median (min-max); bandit: one run):");
+    println!(
+        "wall time ({PAIRS} interleaved pairs after a warm-up; median (min-max); bandit: one run):"
+    );
     println!("  isocheck lint                      {}", spread(&iso));
     println!("  ruff check --no-cache --select E9  {}", spread(&ruff_t));
     println!("  bandit -r -q                       {bandit_t:>7.3} s");

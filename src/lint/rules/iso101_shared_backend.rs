@@ -28,8 +28,17 @@ declare_rule! {
     /// - built per request but rooted in a directory with no per-user part
     ///   (`LocalBackend(root_dir=REPO_ROOT)` inside a handler), or with no root at all.
     ///
-    /// deepagents' `StateBackend` keeps nothing on the instance (its state lives in
-    /// the graph state of each thread), so a module-level one is not reported.
+    /// A backend bound to a module-level name counts as used where what it is
+    /// given to is used: `docs = FilesystemBackend(...)` then
+    /// `agent = create_deep_agent(backend=docs)`, with `agent` used per request.
+    ///
+    /// Not reported:
+    /// - deepagents' `StateBackend`, which keeps nothing on the instance (its
+    ///   state lives in the graph state of each thread);
+    /// - a backend every deepagents agent it is given to makes read-only with
+    ///   `permissions=`: a rule `FilesystemPermission(operations=[..., "write"],
+    ///   paths=["/**"], mode="deny")` (shared reference files, by design). A
+    ///   rule that denies writes under some paths only leaves the rest writable.
     ///
     /// ## Why is this bad
     /// All stateful features (memory, plans, evicted files, uploads) write to the
@@ -185,6 +194,114 @@ fn shared_instance(m: &Model, init: usize) -> Option<Shared> {
     })
 }
 
+/// The module-scope call `cs` is the value of (or an argument of), bound to a
+/// name that some other module-scope call takes as an argument: `docs` in
+/// `agent = create_deep_agent(backend=docs)`. Returns those holders.
+fn holders<'m, 'a>(m: &'m Model<'a>, cs: &CallSite<'a>) -> Vec<&'m CallSite<'a>> {
+    let names: Vec<&str> = cs
+        .targets
+        .iter()
+        .filter(|t| !t.attr && !t.state)
+        .map(|t| t.name)
+        .collect();
+    if names.is_empty() {
+        return Vec::new();
+    }
+    let takes = |e: &ruff_python_ast::Expr| matches!(e, ruff_python_ast::Expr::Name(n) if names.contains(&n.id.as_str()));
+    m.calls
+        .iter()
+        .filter(|o| matches!(o.scope, Scope::Module) && !std::ptr::eq(*o, cs))
+        .filter(|o| {
+            o.call.arguments.args.iter().any(takes)
+                || o.call.arguments.keywords.iter().any(|k| takes(&k.value))
+        })
+        .collect()
+}
+
+/// Whether `call` is deepagents' `create_deep_agent(...)` with `permissions=`
+/// rules that deny writes everywhere (`paths=["/**"]`), literally or through a
+/// module-level name: the backend it is given is read-only for its users.
+fn read_only_agent(m: &Model, cs: &CallSite) -> bool {
+    use ruff_python_ast::Expr;
+    let is_agent = cs
+        .qual
+        .as_deref()
+        .is_some_and(|q| m.is_sym(q, known::DA, &["create_deep_agent"]));
+    if !is_agent {
+        return false;
+    }
+    let Some(mut rules) = known::keyword(cs.call, "permissions") else {
+        return false;
+    };
+    if let Expr::Name(n) = rules {
+        match m.module_bindings.get(n.id.as_str()) {
+            Some(b) => rules = b.value,
+            None => return false,
+        }
+    }
+    let Expr::List(list) = rules else {
+        return false;
+    };
+    let strings = |e: Option<&Expr>| -> Vec<String> {
+        match e {
+            Some(Expr::List(l)) => l
+                .elts
+                .iter()
+                .filter_map(|x| match x {
+                    Expr::StringLiteral(s) => Some(s.value.to_str().to_string()),
+                    _ => None,
+                })
+                .collect(),
+            _ => Vec::new(),
+        }
+    };
+    list.elts.iter().any(|rule| {
+        let Expr::Call(c) = rule else { return false };
+        let named = m
+            .qualify(&c.func)
+            .is_some_and(|q| m.is_sym(&q, known::DA, &["FilesystemPermission"]));
+        let deny = matches!(known::keyword(c, "mode"), Some(Expr::StringLiteral(s)) if s.value.to_str() == "deny");
+        let ops = strings(known::keyword(c, "operations").or_else(|| c.arguments.args.first()));
+        let paths = strings(known::keyword(c, "paths").or_else(|| c.arguments.args.get(1)));
+        named && deny && ops.iter().any(|o| o == "write") && paths.iter().any(|p| p == "/**")
+    })
+}
+
+/// The deepagents agent call that `call` is an argument of, in the same statement.
+fn enclosing_agent<'m, 'a>(
+    m: &'m Model<'a>,
+    call: &ruff_python_ast::ExprCall,
+) -> Option<&'m CallSite<'a>> {
+    let r = ruff_text_size::Ranged::range(call);
+    m.calls.iter().find(|o| {
+        let or = ruff_text_size::Ranged::range(o.call);
+        or.contains_range(r)
+            && or != r
+            && o.qual
+                .as_deref()
+                .is_some_and(|q| m.is_sym(q, known::DA, &["create_deep_agent"]))
+    })
+}
+
+/// A module-scope backend bound to a name and given to something kept at
+/// module scope that a request uses (`agent = create_deep_agent(backend=docs)`),
+/// unless every such agent makes it read-only.
+fn given_to_shared(m: &Model, cs: &CallSite) -> Option<Shared> {
+    if !matches!(cs.scope, Scope::Module) {
+        return None;
+    }
+    holders(m, cs).into_iter().find_map(|h| {
+        if read_only_agent(m, h) {
+            return None;
+        }
+        let holder = h.targets.first()?.name;
+        shared_use(m, Scope::Module, &h.targets).map(|user| Shared {
+            place: format!("at module scope and given to `{holder}`"),
+            user,
+        })
+    })
+}
+
 pub fn check(ctx: &Ctx, out: &mut Vec<Finding>) {
     let m = ctx.model();
     if !m.has_entry {
@@ -220,7 +337,11 @@ pub fn check(ctx: &Ctx, out: &mut Vec<Finding>) {
             None => format!("`{}`", kind.display()),
         };
         let range = ruff_text_size::Ranged::range(cs.call);
-        if let Some(shared) = shared_creation(m, cs) {
+        if enclosing_agent(m, cs.call).is_some_and(|a| read_only_agent(m, a)) {
+            continue;
+        }
+        let shared = shared_creation(m, cs).or_else(|| given_to_shared(m, cs));
+        if let Some(shared) = shared {
             out.push(Finding::new(
                 &RULE,
                 range,
