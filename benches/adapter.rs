@@ -7,6 +7,13 @@
 //! document per user through the workspace API; target/py-venv-latest).
 //! An environment that is missing is reported as skipped.
 //!
+//! Then agent mode (`--agent`, 0.3.44): the time per operation of the same
+//! sequence, one user, each operation one run of the real deep agent,
+//! next to what one run costs in pydantic-ai itself
+//! (adapters/python/isocheck_adapter/bench_agent.py): a bare `Agent` with
+//! one tool, and `create_deep_agent` with agent mode's settings, at one and
+//! four tool calls a run.
+//!
 //! The old in-process loop is printed too: it gave user `u` only the `i`
 //! with `i % 16` in `{u, u + 8}`, so its backends held 2 files where the
 //! adapter's hold 16, and its ls_info/glob_info (whose cost grows with the
@@ -90,6 +97,78 @@ fn main() {
         bench(env);
         println!();
     }
+    agent_mode();
+}
+
+/// Agent-mode rounds of `mix` (6 operations each), one user.
+const AGENT_ROUNDS: usize = 40;
+
+fn agent_mode() {
+    let root = env!("CARGO_MANIFEST_DIR");
+    let py = format!("{root}/target/py-venv/bin/python");
+    println!("== agent mode, pydantic-deep 0.3.44 (py-venv)");
+    if !std::path::Path::new(&py).exists() {
+        println!("skipped: {py} is missing (run scripts/python-venv.sh)");
+        return;
+    }
+    let out = std::process::Command::new(&py)
+        .args(["-m", "isocheck_adapter.bench_agent"])
+        .output()
+        .expect("python runs");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let figure = |key: &str| -> f64 {
+        text.lines()
+            .find_map(|l| l.strip_prefix(key)?.trim().parse().ok())
+            .unwrap_or_else(|| {
+                panic!(
+                    "bench_agent.py printed no {key}: {text} {}",
+                    String::from_utf8_lossy(&out.stderr)
+                )
+            })
+    };
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let per_op = rt.block_on(async {
+        let f = Arc::new(AdapterFactory::new(
+            [
+                py.as_str(),
+                "-m",
+                "isocheck_adapter",
+                "--factory",
+                "pattern-a",
+                "--agent",
+            ]
+            .map(String::from)
+            .to_vec(),
+        ));
+        f.start().await.unwrap();
+        let t = f.create().await.unwrap();
+        let s = t.open("user0").await.unwrap();
+        // A first round builds the agent (0.3-1 s); not timed.
+        mix(&s, 0).await;
+        let start = Instant::now();
+        let mut n = 0;
+        for i in 1..=AGENT_ROUNDS {
+            n += mix(&s, i).await;
+        }
+        let per_op = start.elapsed().as_secs_f64() * 1000.0 / n as f64;
+        t.shutdown().await.unwrap();
+        f.stop().await.unwrap();
+        per_op
+    });
+    println!(
+        "agent mode through the adapter: {per_op:.1} ms per operation (goal <= 5 ms; {} operations)",
+        AGENT_ROUNDS * 6
+    );
+    println!(
+        "one run of a bare pydantic-ai Agent, one tool call: {:.1} ms (four calls: {:.1} ms)",
+        figure("bare_1_ms "),
+        figure("bare_4_ms ")
+    );
+    println!(
+        "one run of create_deep_agent with agent mode's settings, one ls: {:.1} ms (four: {:.1} ms)",
+        figure("deep_1_ms "),
+        figure("deep_4_ms ")
+    );
 }
 
 fn bench(env: &Env) {
