@@ -23,6 +23,7 @@ pub const FRAMEWORKS: &[&str] = &[
     "aiogram",
     "chainlit",
     "socketio",
+    "wechatbot",
 ];
 
 /// Decorator attributes (or imported decorator names) that register a handler.
@@ -79,6 +80,7 @@ pub const REGISTER_CALLS: &[&str] = &[
     "InlineQueryHandler",
     "ConversationHandler",
     "register_message_handler",
+    "on_message",
     "HTTPRoute",
     "get",
     "post",
@@ -354,4 +356,40 @@ pub fn snippet(source: &str, expr: &impl ruff_text_size::Ranged) -> String {
     } else {
         one_line
     }
+}
+
+/// A call that runs a function later with the arguments after it: the
+/// function and how many positional arguments come before those.
+/// `loop.run_in_executor(executor, f, *args)`, `asyncio.to_thread(f, *args)`,
+/// `run_in_threadpool(f, *args)` (Starlette, FastAPI), `anyio`'s
+/// `to_thread.run_sync(f, *args)`, `executor.submit(f, *args)`.
+pub fn run_later<'a>(m: &Model, c: &'a ast::ExprCall) -> Option<(&'a Expr, usize)> {
+    let last = match &*c.func {
+        Expr::Name(n) => n.id.as_str(),
+        Expr::Attribute(a) => a.attr.id.as_str(),
+        _ => return None,
+    };
+    let at = match last {
+        "run_in_executor" => 1,
+        "submit" => 0,
+        "to_thread" | "run_in_threadpool" => {
+            // Only asyncio's, Starlette's or FastAPI's, not a same-name helper.
+            let q = m.qualify(&c.func)?;
+            let from = ["asyncio", "starlette", "fastapi"];
+            if !from.contains(&q.split('.').next().unwrap_or("")) {
+                return None;
+            }
+            0
+        }
+        "run_sync" => {
+            let q = m.qualify(&c.func)?;
+            if !q.starts_with("anyio.") {
+                return None;
+            }
+            0
+        }
+        _ => return None,
+    };
+    let f = c.arguments.args.get(at)?;
+    matches!(f, Expr::Name(_) | Expr::Attribute(_)).then_some((f, at + 1))
 }

@@ -407,13 +407,32 @@ impl<'a> Model<'a> {
                         .args
                         .iter()
                         .chain(cs.call.arguments.keywords.iter().map(|k| &k.value));
+                    // The registering method's class, for `self.handler`.
+                    let class = match cs.scope {
+                        Scope::Func(fi) => self.functions[fi].class,
+                        _ => None,
+                    };
                     for v in values {
-                        if let Expr::Name(n) = v {
-                            if let Some(ids) = self.func_by_name.get(n.id.as_str()) {
-                                for &id in ids {
-                                    entry[id] = true;
+                        match v {
+                            Expr::Name(n) => {
+                                if let Some(ids) = self.func_by_name.get(n.id.as_str()) {
+                                    for &id in ids {
+                                        entry[id] = true;
+                                    }
                                 }
                             }
+                            // `bot.on_message(self._handle_message)` in a method.
+                            Expr::Attribute(a)
+                                if class.is_some()
+                                    && matches!(&*a.value, Expr::Name(n) if n.id.as_str() == "self") =>
+                            {
+                                for (id, f) in self.functions.iter().enumerate() {
+                                    if f.class == class && f.name == a.attr.id.as_str() {
+                                        entry[id] = true;
+                                    }
+                                }
+                            }
+                            _ => {}
                         }
                     }
                 }

@@ -39,14 +39,19 @@ pub fn needed(models: &[Model], index: &Index, paths: &[String]) -> Vec<(FileId,
             m.calls
                 .iter()
                 .filter(|cs| m.in_request(cs.scope))
-                .filter_map(|cs| {
+                .flat_map(|cs| {
                     let caller = match cs.scope {
                         super::model::Scope::Func(i) => Some(i),
                         _ => None,
                     };
-                    ctx.external_callee(&cs.call.func, caller)
-                        .map(|(f, i, _)| (f, i))
+                    // Called, or handed to an executor or a thread to run.
+                    let direct = ctx.external_callee(&cs.call.func, caller);
+                    let later = known::run_later(m, cs.call)
+                        .and_then(|(f, _)| ctx.external_callee(f, caller));
+                    [direct, later]
                 })
+                .flatten()
+                .map(|(f, i, _)| (f, i))
                 .collect()
         })
         .collect();

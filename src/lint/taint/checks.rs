@@ -40,12 +40,19 @@ pub(super) fn is_path_builder(m: &Model, q: &str) -> bool {
                 | "os.path.realpath"
                 | "os.fspath"
                 | "os.path.basename"
+                | "os.path.splitext"
                 | "os.path.dirname"
                 | "pathlib.Path"
                 | "pathlib.PurePath"
                 | "pathlib.PosixPath"
                 | "pathlib.PurePosixPath"
         )
+}
+
+/// Whether `e` is `os.path.splitext(...)`: its stem keeps the argument's
+/// taint (a path builder), its extension holds no separator.
+pub(super) fn splitext_call(m: &Model, e: &Expr) -> bool {
+    matches!(e, Expr::Call(c) if m.qualify(&c.func).as_deref() == Some("os.path.splitext"))
 }
 
 /// `x` for a validator call on `x`: `re.fullmatch(P, x)`, an anchored `re.match`,
@@ -108,11 +115,20 @@ fn validated_by<'a>(test: &'a Expr, want: bool, env: &Env<'a>) -> Vec<&'a str> {
                 .into_iter()
                 .collect()
         }
-        // An allow-list: `if suffix not in ALLOWED: raise`.
+        // A resolved path's parent checked to be a base: `if p.parent != base: raise`.
+        Expr::Compare(_) if parent_equals(test, env).is_some_and(|(_, when)| when == want) => {
+            parent_equals(test, env)
+                .map(|(n, _)| n)
+                .into_iter()
+                .collect()
+        }
+        // An allow-list: `if suffix not in ALLOWED: raise`, or membership in
+        // a collection this function got from the app (`dirs =
+        // service.get_skill_dirs(db)`): the value equals one the app holds.
         Expr::Compare(cmp)
             if cmp.ops.len() == 1
                 && matches!(cmp.ops[0], CmpOp::In | CmpOp::NotIn)
-                && is_allow_list(&cmp.comparators[0]) =>
+                && (is_allow_list(&cmp.comparators[0]) || app_held(&cmp.comparators[0], env)) =>
         {
             match (&*cmp.left, (cmp.ops[0] == CmpOp::In) == want) {
                 (Expr::Name(n), true) => vec![n.id.as_str()],
@@ -163,6 +179,63 @@ fn validated_by<'a>(test: &'a Expr, want: bool, env: &Env<'a>) -> Vec<&'a str> {
         }
         _ => Vec::new(),
     }
+}
+
+/// A local of this function assigned from a call none of whose arguments
+/// read request data (`dirs = service.get_skill_dirs(db)`): the app's own
+/// collection, such as a list read from its database. Not `list(allowed)` of
+/// a request value, and not a module-level dict that requests fill.
+fn app_held(e: &Expr, env: &Env<'_>) -> bool {
+    let Expr::Name(n) = e else { return false };
+    let value = match env.exprs.get(n.id.as_str()) {
+        Some(Expr::Await(w)) => &*w.value,
+        Some(v) => *v,
+        None => return false,
+    };
+    let Expr::Call(c) = value else { return false };
+    #[derive(Default)]
+    struct Names<'a>(Vec<&'a str>);
+    impl<'a> Visitor<'a> for Names<'a> {
+        fn visit_expr(&mut self, expr: &'a Expr) {
+            if let Expr::Name(n) = expr {
+                self.0.push(n.id.as_str());
+            }
+            visitor::walk_expr(self, expr);
+        }
+    }
+    let mut names = Names::default();
+    for a in c.arguments.args.iter() {
+        names.visit_expr(a);
+    }
+    for k in c.arguments.keywords.iter() {
+        names.visit_expr(&k.value);
+    }
+    names.0.iter().all(|n| env.get(n) == super::Taint::Clean)
+}
+
+/// `p.parent == base` (or `!=`; also `str(p.parent)`) with `p` a resolved
+/// path: `p` lies directly under the base. The name, and the value the test
+/// has then.
+fn parent_equals<'a>(e: &'a Expr, env: &Env<'a>) -> Option<(&'a str, bool)> {
+    let Expr::Compare(cmp) = e else { return None };
+    let [op @ (CmpOp::Eq | CmpOp::NotEq)] = &*cmp.ops else {
+        return None;
+    };
+    let inner = match &*cmp.left {
+        Expr::Call(c) if c.arguments.args.len() == 1 => match &*c.func {
+            Expr::Name(f) if matches!(f.id.as_str(), "str" | "Path") => &c.arguments.args[0],
+            _ => return None,
+        },
+        e => e,
+    };
+    let Expr::Attribute(a) = inner else {
+        return None;
+    };
+    let Expr::Name(n) = &*a.value else {
+        return None;
+    };
+    (a.attr.id.as_str() == "parent" && resolved(n.id.as_str(), env))
+        .then_some((n.id.as_str(), *op == CmpOp::Eq))
 }
 
 /// A constant collection: a literal set/list/tuple/dict, or an UPPER_CASE name.
@@ -225,11 +298,22 @@ fn parents_or_base<'a>(b: &'a ast::ExprBoolOp, want: bool, env: &Env<'a>) -> Opt
 /// Whether name `n` holds a resolved path (`realpath`, `abspath`,
 /// `normpath`, `.resolve()`, also awaited).
 fn resolved(n: &str, env: &Env<'_>) -> bool {
+    resolved_within(n, env, 4)
+}
+
+/// [`resolved`], following at most `depth` `.parent` steps (`a = b.parent`
+/// then `b = a.parent` must not loop).
+fn resolved_within(n: &str, env: &Env<'_>, depth: usize) -> bool {
     let value = env.exprs.get(n).map(|v| match v {
         Expr::Await(w) => &*w.value,
         v => *v,
     });
     value.is_some_and(|v| match v {
+        // The parent of a resolved path (`skill_dir = abs_path.parent`).
+        Expr::Attribute(a) if a.attr.id.as_str() == "parent" => {
+            depth > 0
+                && matches!(&*a.value, Expr::Name(p) if resolved_within(p.id.as_str(), env, depth - 1))
+        }
         Expr::Call(vc) => match &*vc.func {
             Expr::Attribute(f) => matches!(
                 f.attr.id.as_str(),
@@ -278,6 +362,7 @@ pub(super) fn contained_in_any<'a>(e: &'a Expr, env: &Env<'a>) -> Option<&'a str
     }
     let one = |v: &'a Expr| match v {
         Expr::Call(vc) => contained_path(vc, env),
+        Expr::Compare(_) => parent_equals(v, env).and_then(|(n, when)| when.then_some(n)),
         _ => None,
     };
     match &*g.elt {
@@ -305,6 +390,19 @@ pub(super) fn containment_checks(body: &[ast::Stmt]) -> Vec<(&str, TextSize)> {
     impl<'a> Visitor<'a> for Checks<'a> {
         fn visit_expr(&mut self, expr: &'a Expr) {
             if let Expr::Compare(cmp) = expr {
+                // `str(p.parent) == base`: `p` lies directly under the base.
+                if let [CmpOp::Eq | CmpOp::NotEq] = &*cmp.ops {
+                    if let Some(Expr::Attribute(a)) = checked_attr(&cmp.left) {
+                        if a.attr.id.as_str() == "parent" {
+                            if let Expr::Name(n) = &*a.value {
+                                self.0.push((
+                                    n.id.as_str(),
+                                    ruff_text_size::Ranged::range(cmp).start(),
+                                ));
+                            }
+                        }
+                    }
+                }
                 if let (1, Expr::Attribute(a)) = (cmp.ops.len(), &cmp.comparators[0]) {
                     if matches!(cmp.ops[0], CmpOp::In | CmpOp::NotIn)
                         && a.attr.id.as_str() == "parents"
@@ -331,7 +429,38 @@ pub(super) fn containment_checks(body: &[ast::Stmt]) -> Vec<(&str, TextSize)> {
     }
     let mut v = Checks::default();
     v.visit_body(body);
-    v.0
+    // A check on `d` where `d = p.parent` (or a chain of such) checks `p` too.
+    let mut out = v.0;
+    let mut k = 0;
+    while k < out.len() && out.len() < 64 {
+        let (n, at) = out[k];
+        for s in body {
+            if let ast::Stmt::Assign(a) = s {
+                let target = matches!(&a.targets[..], [Expr::Name(t)] if t.id.as_str() == n);
+                if let (true, Expr::Attribute(v)) = (target, &*a.value) {
+                    if let (Expr::Name(p), "parent") = (&*v.value, v.attr.id.as_str()) {
+                        if !out.iter().any(|(m, _)| *m == p.id.as_str()) {
+                            out.push((p.id.as_str(), at));
+                        }
+                    }
+                }
+            }
+        }
+        k += 1;
+    }
+    out
+}
+
+/// The attribute a comparison is written on, through `str(...)`.
+fn checked_attr(e: &Expr) -> Option<&Expr> {
+    match e {
+        Expr::Call(c) if c.arguments.args.len() == 1 => match &*c.func {
+            Expr::Name(f) if f.id.as_str() == "str" => Some(&c.arguments.args[0]),
+            _ => None,
+        },
+        Expr::Attribute(_) => Some(e),
+        _ => None,
+    }
 }
 
 /// `full.startswith(BASE + os.sep)` where `full = os.path.realpath(...)`, or

@@ -4,7 +4,9 @@
 
 use ruff_python_ast::{self as ast, Expr};
 
-use super::checks::{component, is_path_builder, is_sanitizer, path_call, suffix_literal};
+use super::checks::{
+    component, is_path_builder, is_sanitizer, path_call, splitext_call, suffix_literal,
+};
 use super::{Engine, Env, Taint};
 use crate::lint::known;
 use crate::lint::model::Func;
@@ -48,6 +50,14 @@ impl<'c, 'm, 'a> Engine<'c, 'm, 'a> {
                 Taint::Clean
             }
             Expr::Attribute(a) => self.eval(fi, &a.value, env),
+            // `os.path.splitext(name)[1]`: an extension holds no separator.
+            Expr::Subscript(s)
+                if splitext_call(self.m, &s.value)
+                    && matches!(&*s.slice, Expr::NumberLiteral(_) | Expr::UnaryOp(_))
+                    && known::snippet(self.m.source, &*s.slice).trim() != "0" =>
+            {
+                Taint::Clean
+            }
             Expr::Subscript(s) => self.eval(fi, &s.value, env),
             Expr::Await(a) => self.eval(fi, &a.value, env),
             Expr::Starred(s) => self.eval(fi, &s.value, env),

@@ -224,8 +224,10 @@ impl<'c, 'm, 'a> Engine<'c, 'm, 'a> {
     }
 
     /// The flow that tainted function `fi`'s parameters: the source parameter,
-    /// then each call it went through.
-    fn flow_into(&self, fi: usize) -> Vec<FlowPoint> {
+    /// then each call it went through. `at_hit` is the expression that reached
+    /// the sink: when `fi` is the source function, the parameter it names is
+    /// the source shown (not merely the first tainted one).
+    fn flow_into(&self, fi: usize, at_hit: &Expr) -> Vec<FlowPoint> {
         let mut calls = Vec::new();
         let mut at = fi;
         let mut guard = 0;
@@ -242,12 +244,21 @@ impl<'c, 'm, 'a> Engine<'c, 'm, 'a> {
             }
         }
         let f = &self.m.functions[at];
-        let mut flow = Vec::new();
-        if let Some(p) = f
+        let mut named = Vec::new();
+        if at == fi {
+            names_in(at_hit, &mut named);
+        }
+        let tainted: Vec<&ast::ParameterWithDefault> = f
             .params()
             .enumerate()
-            .find(|(k, _)| self.tainted[at].contains(k))
+            .filter(|(k, _)| self.tainted[at].contains(k))
             .map(|(_, p)| p)
+            .collect();
+        let mut flow = Vec::new();
+        if let Some(p) = tainted
+            .iter()
+            .find(|p| named.contains(&p.parameter.name.id.as_str()))
+            .or(tainted.first())
         {
             let what = if f.entry {
                 "request-controlled"
@@ -522,10 +533,30 @@ impl<'c, 'm, 'a> Engine<'c, 'm, 'a> {
                     env.guards.remove(name);
                 }
             }
+            // `stem, ext = os.path.splitext(name)`: the extension holds no
+            // separator (see `eval`); the rest keeps the name's taint.
+            Expr::Tuple(tu) if tu.elts.len() == 2 && checks::splitext_call(self.m, value) => {
+                self.assign(&tu.elts[0], t, value, env);
+                self.assign(&tu.elts[1], Taint::Clean, value, env);
+            }
             Expr::Tuple(tu) => tu.elts.iter().for_each(|e| self.assign(e, t, value, env)),
             Expr::List(tu) => tu.elts.iter().for_each(|e| self.assign(e, t, value, env)),
             Expr::Starred(s) => self.assign(&s.value, t, value, env),
             _ => {}
         }
     }
+}
+
+/// The names an expression reads (`preview_dir`, `name` in `join(preview_dir, name)`).
+fn names_in<'e>(e: &'e Expr, out: &mut Vec<&'e str>) {
+    struct Names<'e, 'o>(&'o mut Vec<&'e str>);
+    impl<'e> ruff_python_ast::visitor::Visitor<'e> for Names<'e, '_> {
+        fn visit_expr(&mut self, expr: &'e Expr) {
+            if let Expr::Name(n) = expr {
+                self.0.push(n.id.as_str());
+            }
+            ruff_python_ast::visitor::walk_expr(self, expr);
+        }
+    }
+    ruff_python_ast::visitor::Visitor::visit_expr(&mut Names(out), e);
 }

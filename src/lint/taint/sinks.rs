@@ -89,7 +89,7 @@ impl<'c, 'm, 'a> Engine<'c, 'm, 'a> {
         for (arg, sink) in sinks {
             if self.eval(fi, arg, env) == Taint::Raw && self.emit {
                 let range = ruff_text_size::Ranged::range(arg);
-                let mut flow = self.flow_into(fi);
+                let mut flow = self.flow_into(fi, arg);
                 flow.push(FlowPoint::Here {
                     range,
                     message: format!("reaches {sink}"),
@@ -158,16 +158,19 @@ impl<'c, 'm, 'a> Engine<'c, 'm, 'a> {
     }
 
     /// Tainted arguments of a call to a same-file helper taint its parameters.
+    /// A function handed to an executor or a thread runs with the arguments
+    /// passed after it (`loop.run_in_executor(None, write, path)`).
     fn follow(&mut self, fi: usize, c: &'a ast::ExprCall, env: &Env<'a>) {
-        let Some(callee) = self.m.callee(&c.func, Some(fi)) else {
-            self.follow_external(fi, c, env);
+        let (func, skip) = known::run_later(self.m, c).unwrap_or((&*c.func, 0));
+        let Some(callee) = self.m.callee(func, Some(fi)) else {
+            self.follow_external(fi, c, func, skip, env);
             return;
         };
         let f = &self.m.functions[callee];
-        let offset = usize::from(f.is_method() && matches!(&*c.func, Expr::Attribute(_)));
+        let offset = usize::from(f.is_method() && matches!(func, Expr::Attribute(_)));
         let names: Vec<&str> = f.params().map(|p| p.parameter.name.id.as_str()).collect();
         let mut new = Vec::new();
-        for (k, a) in c.arguments.args.iter().enumerate() {
+        for (k, a) in c.arguments.args.iter().skip(skip).enumerate() {
             if !a.is_starred_expr() && self.eval(fi, a, env) == Taint::Raw {
                 new.push(k + offset);
             }
@@ -195,8 +198,15 @@ impl<'c, 'm, 'a> Engine<'c, 'm, 'a> {
 
     /// A call into another file: a tainted argument for a parameter that the
     /// callee's summary says reaches a sink is a hit at the argument.
-    fn follow_external(&mut self, fi: usize, c: &'a ast::ExprCall, env: &Env<'a>) {
-        let Some((file, callee, offset)) = self.ctx.external_callee(&c.func, Some(fi)) else {
+    fn follow_external(
+        &mut self,
+        fi: usize,
+        c: &'a ast::ExprCall,
+        func: &'a Expr,
+        skip: usize,
+        env: &Env<'a>,
+    ) {
+        let Some((file, callee, offset)) = self.ctx.external_callee(func, Some(fi)) else {
             return;
         };
         let Some(summary) = self.ctx.summary(file, callee) else {
@@ -211,7 +221,7 @@ impl<'c, 'm, 'a> Engine<'c, 'm, 'a> {
             .map(|p| p.parameter.name.id.as_str())
             .collect();
         let mut args: Vec<(usize, &'a Expr)> = Vec::new();
-        for (k, a) in c.arguments.args.iter().enumerate() {
+        for (k, a) in c.arguments.args.iter().skip(skip).enumerate() {
             if !a.is_starred_expr() {
                 args.push((k + offset, a));
             }
@@ -241,7 +251,7 @@ impl<'c, 'm, 'a> Engine<'c, 'm, 'a> {
             return;
         };
         let range = ruff_text_size::Ranged::range(a);
-        let mut flow = self.flow_into(fi);
+        let mut flow = self.flow_into(fi, a);
         flow.push(FlowPoint::Here {
             range,
             message: format!("passed to `{callee_name}()` as `{}`", via[0]),
