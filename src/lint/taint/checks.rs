@@ -187,6 +187,10 @@ fn validated_by<'a>(test: &'a Expr, want: bool, env: &Env<'a>) -> Vec<&'a str> {
 /// a request value, and not a module-level dict that requests fill.
 fn app_held(e: &Expr, env: &Env<'_>) -> bool {
     let Expr::Name(n) = e else { return false };
+    if env.get(n.id.as_str()) != super::Taint::Clean {
+        // Filled with request data since (`dirs.append(request_dir)`).
+        return false;
+    }
     let value = match env.exprs.get(n.id.as_str()) {
         Some(Expr::Await(w)) => &*w.value,
         Some(v) => *v,

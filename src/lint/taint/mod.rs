@@ -58,6 +58,10 @@ struct Env<'a> {
     exprs: HashMap<&'a str, &'a Expr>,
     /// Names whose value holds no path separator but may be `..` (see [`component`]).
     nosep: HashSet<&'a str>,
+    /// Containers filled with tuples (`items.append((name, text))`): the
+    /// taint of each position, so `for name, text in items` keeps a clean
+    /// name clean next to tainted text.
+    elems: HashMap<&'a str, Vec<Taint>>,
 }
 
 impl<'a> Env<'a> {
@@ -349,7 +353,10 @@ impl<'c, 'm, 'a> Engine<'c, 'm, 'a> {
                     env.vars.insert(n.id.as_str(), old.max(t));
                 }
             }
-            Stmt::Expr(e) => self.scan(fi, &e.value, env),
+            Stmt::Expr(e) => {
+                self.scan(fi, &e.value, env);
+                self.fill(fi, &e.value, env);
+            }
             Stmt::Return(r) => {
                 if let Some(v) = &r.value {
                     self.scan(fi, v, env);
@@ -368,7 +375,23 @@ impl<'c, 'm, 'a> Engine<'c, 'm, 'a> {
             Stmt::For(f) => {
                 self.scan(fi, &f.iter, env);
                 let t = self.eval(fi, &f.iter, env);
-                self.assign(&f.target, t, &f.iter, env);
+                let per_position = match (&*f.iter, &*f.target) {
+                    (Expr::Name(n), Expr::Tuple(tu)) => env
+                        .elems
+                        .get(n.id.as_str())
+                        .filter(|p| p.len() == tu.elts.len())
+                        .cloned()
+                        .map(|p| (tu, p)),
+                    _ => None,
+                };
+                match per_position {
+                    Some((tu, p)) => {
+                        for (e, t) in tu.elts.iter().zip(p) {
+                            self.assign(e, t, &f.iter, env);
+                        }
+                    }
+                    None => self.assign(&f.target, t, &f.iter, env),
+                }
                 self.body(fi, &f.body, env, ret);
                 self.body(fi, &f.orelse, env, ret);
             }
@@ -412,6 +435,60 @@ impl<'c, 'm, 'a> Engine<'c, 'm, 'a> {
             | Stmt::IpyEscapeCommand(_) => {}
         }
         false
+    }
+
+    /// `items.append(x)` (`extend`, `add`, `insert`, `appendleft`, `update`)
+    /// on a name: the container holds `x`'s taint from then on, and so does
+    /// what a loop over it takes out.
+    fn fill(&mut self, fi: usize, e: &'a Expr, env: &mut Env<'a>) {
+        let Expr::Call(c) = e else { return };
+        let Expr::Attribute(a) = &*c.func else { return };
+        let Expr::Name(n) = &*a.value else { return };
+        if !matches!(
+            a.attr.id.as_str(),
+            "append" | "extend" | "add" | "insert" | "appendleft" | "update"
+        ) {
+            return;
+        }
+        let name = n.id.as_str();
+        let mut t = Taint::Clean;
+        for arg in c.arguments.args.iter() {
+            t = t.max(self.eval(fi, arg, env));
+        }
+        // A tuple appended: its positions, kept apart while every tuple
+        // appended has the same length.
+        let tuple = match (a.attr.id.as_str(), &c.arguments.args[..]) {
+            ("append" | "add" | "appendleft", [Expr::Tuple(tu)]) => Some(tu),
+            ("insert", [_, Expr::Tuple(tu)]) => Some(tu),
+            _ => None,
+        };
+        match tuple {
+            Some(tu) => {
+                let now: Vec<Taint> = tu.elts.iter().map(|e| self.eval(fi, e, env)).collect();
+                let before = env.elems.get(name);
+                let filled = env.vars.get(name).is_some_and(|t| *t != Taint::Clean);
+                match before {
+                    Some(b) if b.len() == now.len() => {
+                        let merged = b.iter().zip(&now).map(|(x, y)| (*x).max(*y)).collect();
+                        env.elems.insert(name, merged);
+                    }
+                    None if !filled => {
+                        env.elems.insert(name, now);
+                    }
+                    _ => {
+                        env.elems.remove(name);
+                    }
+                }
+            }
+            None if t != Taint::Clean => {
+                env.elems.remove(name);
+            }
+            None => {}
+        }
+        if t != Taint::Clean {
+            let old = env.get(name);
+            env.vars.insert(name, old.max(t));
+        }
     }
 
     /// `targets = value`: sinks in the value, then the targets' taint. A
@@ -524,6 +601,7 @@ impl<'c, 'm, 'a> Engine<'c, 'm, 'a> {
                     env.nosep.remove(name);
                 }
                 env.vars.insert(name, t);
+                env.elems.remove(name);
                 env.exprs.insert(name, value);
                 if let Some(v) =
                     validator_subject(value).or_else(|| checks::contained_in_any(value, env))
