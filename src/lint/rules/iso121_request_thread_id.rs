@@ -5,7 +5,8 @@ use ruff_python_ast::Expr;
 use super::lg_common::{configurable_dicts, dict_get, names_user};
 use crate::lint::diagnostic::Finding;
 use crate::lint::known;
-use crate::lint::model::{Func, Model};
+use crate::lint::model::{Func, Model, Scope};
+use crate::lint::program::Ctx;
 
 /// The parameter a value comes straight from: `thread_id`, `body.thread_id`,
 /// `payload["thread_id"]`.
@@ -52,28 +53,54 @@ fn platform_id(e: &Expr) -> bool {
 /// str(uuid4())`; a few assignments deep). An f-string or any other
 /// computation is not "as it came in".
 fn from_request(e: &Expr, f: &Func, params: &[&str], depth: u8) -> bool {
+    request_param(e, f, params, depth).is_some()
+}
+
+/// [`from_request`], naming the parameter the value comes from.
+fn request_param<'p>(e: &Expr, f: &Func, params: &[&'p str], depth: u8) -> Option<&'p str> {
+    let param = |name: &str| params.iter().copied().find(|p| *p == name);
     match e {
-        Expr::Name(n) if params.contains(&n.id.as_str()) => true,
-        Expr::Name(n) => {
-            depth < 4
-                && f.local_assigns
-                    .get(n.id.as_str())
-                    .is_some_and(|rhs| rhs.iter().any(|r| from_request(r, f, params, depth + 1)))
+        Expr::Name(n) => param(n.id.as_str()).or_else(|| {
+            if depth >= 4 {
+                return None;
+            }
+            f.local_assigns
+                .get(n.id.as_str())?
+                .iter()
+                .find_map(|r| request_param(r, f, params, depth + 1))
+        }),
+        Expr::Attribute(_) | Expr::Subscript(_) if !platform_id(e) => root_name(e).and_then(param),
+        Expr::BoolOp(b) => b
+            .values
+            .iter()
+            .find_map(|v| request_param(v, f, params, depth)),
+        Expr::If(i) => request_param(&i.body, f, params, depth)
+            .or_else(|| request_param(&i.orelse, f, params, depth)),
+        Expr::Call(c)
+            if matches!(&*c.func, Expr::Name(n) if n.id.as_str() == "str")
+                && c.arguments.args.len() == 1 =>
+        {
+            request_param(&c.arguments.args[0], f, params, depth)
         }
-        Expr::Attribute(_) | Expr::Subscript(_) => {
-            !platform_id(e) && root_name(e).is_some_and(|r| params.contains(&r))
-        }
-        Expr::BoolOp(b) => b.values.iter().any(|v| from_request(v, f, params, depth)),
-        Expr::If(i) => {
-            from_request(&i.body, f, params, depth) || from_request(&i.orelse, f, params, depth)
-        }
-        Expr::Call(c) => {
-            matches!(&*c.func, Expr::Name(n) if n.id.as_str() == "str")
-                && c.arguments.args.len() == 1
-                && from_request(&c.arguments.args[0], f, params, depth)
-        }
-        _ => false,
+        _ => None,
     }
+}
+
+/// The parameters of `g` that go as they came in into a config's `thread_id`
+/// that `g` builds (a helper such as `_handle_input(user_input, ...)`).
+fn thread_id_params<'a>(g: &Func<'a>) -> Vec<&'a str> {
+    let params: Vec<&'a str> = g.params().map(|p| p.parameter.name.id.as_str()).collect();
+    let mut out = Vec::new();
+    for (d, _) in configurable_dicts(g) {
+        if let Some(v) = dict_get(d, "thread_id") {
+            if let Some(p) = request_param(v, g, &params, 0) {
+                if !out.contains(&p) {
+                    out.push(p);
+                }
+            }
+        }
+    }
+    out
 }
 
 declare_rule! {
@@ -92,6 +119,12 @@ declare_rule! {
     /// (what a user said, `user_message` or `user_input`, is no identity).
     /// An id the chat platform assigns (`message.chat.id`,
     /// `update.effective_user.id`) is not chosen by the user.
+    ///
+    /// Also when the handler passes such a parameter to a helper, in this
+    /// file or another, that puts it into the config it builds
+    /// (`kwargs = _handle_input(user_input)`, `service.get_state(thread_id)`):
+    /// the finding is at the handler's argument. Only direct calls from the
+    /// handler are followed, one helper deep.
     ///
     /// ## Why is this bad
     /// LangGraph's threat model says it: checkpointers index by `thread_id`,
@@ -114,8 +147,9 @@ declare_rule! {
     pub const RULE = ("ISO121", "request-thread-id", "C2", Medium, "A thread_id taken from the request into the LangGraph config with no ownership check in sight");
 }
 
-pub fn check(m: &Model, out: &mut Vec<Finding>) {
-    for f in m.functions.iter().filter(|f| f.entry) {
+pub fn check(ctx: &Ctx, out: &mut Vec<Finding>) {
+    let m = ctx.model();
+    for (fi, f) in m.functions.iter().enumerate().filter(|(_, f)| f.entry) {
         let params: Vec<&str> = f.params().map(|p| p.parameter.name.id.as_str()).collect();
         // A handler that names the user somewhere may check ownership.
         if f.loads
@@ -141,6 +175,75 @@ pub fn check(m: &Model, out: &mut Vec<Finding>) {
                     ),
                 ));
             }
+        }
+        through_helpers(ctx, m, fi, f, &params, out);
+    }
+}
+
+/// The handler passes a parameter as it came in to a helper (in this file
+/// or another) that puts it into a config's `thread_id`: the finding is at
+/// the argument, naming the helper.
+fn through_helpers(
+    ctx: &Ctx,
+    m: &Model,
+    fi: usize,
+    f: &Func,
+    params: &[&str],
+    out: &mut Vec<Finding>,
+) {
+    for cs in m.calls.iter().filter(|cs| cs.scope == Scope::Func(fi)) {
+        let callee = match m.callee(&cs.call.func, Some(fi)) {
+            Some(gi) => {
+                let g = &m.functions[gi];
+                let offset =
+                    usize::from(g.is_method() && matches!(&*cs.call.func, Expr::Attribute(_)));
+                Some((ctx.file, gi, offset))
+            }
+            None => ctx.external_callee(&cs.call.func, Some(fi)),
+        };
+        let Some((file, gi, offset)) = callee else {
+            continue;
+        };
+        let g = &ctx.models[file].functions[gi];
+        if g.entry || (file == ctx.file && gi == fi) {
+            continue;
+        }
+        let wanted = thread_id_params(g);
+        if wanted.is_empty() {
+            continue;
+        }
+        let names: Vec<&str> = g.params().map(|p| p.parameter.name.id.as_str()).collect();
+        let positional = cs
+            .call
+            .arguments
+            .args
+            .iter()
+            .enumerate()
+            .filter_map(|(k, a)| {
+                (!a.is_starred_expr())
+                    .then(|| names.get(k + offset).map(|n| (*n, a)))
+                    .flatten()
+            });
+        let keywords = cs
+            .call
+            .arguments
+            .keywords
+            .iter()
+            .filter_map(|k| k.arg.as_ref().map(|n| (n.as_str(), &k.value)));
+        let hit = positional
+            .chain(keywords)
+            .find(|(n, a)| wanted.contains(n) && from_request(a, f, params, 0));
+        if let Some((param, a)) = hit {
+            out.push(Finding::new(
+                &RULE,
+                ruff_text_size::Ranged::range(a),
+                format!(
+                    "`thread_id` is the request's `{}` as it came in: handler `{}` passes it to `{}()` (parameter `{param}`), which puts it into the config, and nothing checks who owns the thread: whoever presents a thread id gets its history",
+                    known::snippet(m.source, a),
+                    f.name,
+                    ctx.describe(file, gi)
+                ),
+            ));
         }
     }
 }

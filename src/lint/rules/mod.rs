@@ -151,7 +151,7 @@ pub fn check_all(ctx: &Ctx, out: &mut Vec<Finding>) {
     iso110_shared_docker_container::check(model, out);
     iso111_memory_namespace_without_user::check(model, out);
     iso120_constant_thread_id::check(model, out);
-    iso121_request_thread_id::check(model, out);
+    iso121_request_thread_id::check(ctx, out);
     iso122_cli_agent_per_chat::check(model, out);
     iso123_shell_true_execute::check(ctx, out);
     iso124_store_key_without_user::check(model, out);
