@@ -4,6 +4,8 @@
 //! a handler that reads `backend` imported from `state.py` uses that module's
 //! object per request. Repeated until nothing changes.
 
+use std::sync::OnceLock;
+
 use rayon::prelude::*;
 use ruff_python_ast::Expr;
 
@@ -33,12 +35,18 @@ pub fn propagate(models: &mut [Model], index: &Index, paths: &[String]) {
     if models.len() < 2 {
         return;
     }
+    // Where each call of another module's function goes does not change
+    // from round to round: resolved once, when first needed.
+    let callees: Vec<Vec<OnceLock<Callee>>> = models
+        .iter()
+        .map(|m| (0..m.calls.len()).map(|_| OnceLock::new()).collect())
+        .collect();
     for _ in 0..8 {
         let actions: Vec<Action> = {
             let view: &[Model] = models;
             (0..view.len())
                 .into_par_iter()
-                .flat_map_iter(|file| collect(view, index, paths, file))
+                .flat_map_iter(|file| collect(view, index, paths, file, &callees[file]))
                 .collect()
         };
         let mut changed = false;
@@ -107,7 +115,16 @@ pub fn propagate(models: &mut [Model], index: &Index, paths: &[String]) {
     }
 }
 
-fn collect(models: &[Model], index: &Index, paths: &[String], file: FileId) -> Vec<Action> {
+/// A call's function in another module (file, index, implicit `self`).
+type Callee = Option<(FileId, usize, usize)>;
+
+fn collect(
+    models: &[Model],
+    index: &Index,
+    paths: &[String],
+    file: FileId,
+    callees: &[OnceLock<Callee>],
+) -> Vec<Action> {
     let m = &models[file];
     let ctx = Ctx {
         models,
@@ -124,14 +141,15 @@ fn collect(models: &[Model], index: &Index, paths: &[String], file: FileId) -> V
         }
     };
     let mut out = Vec::new();
-    for cs in &m.calls {
+    for (k, cs) in m.calls.iter().enumerate() {
         let caller = match cs.scope {
             Scope::Func(i) => Some(i),
             _ => None,
         };
         let in_request = caller.is_some_and(|i| m.functions[i].per_request);
         if in_request {
-            if let Some((f2, fi, _)) = ctx.external_callee(&cs.call.func, caller) {
+            let callee = *callees[k].get_or_init(|| ctx.external_callee(&cs.call.func, caller));
+            if let Some((f2, fi, _)) = callee {
                 if !models[f2].functions[fi].per_request {
                     out.push(Action::Reach {
                         file: f2,
