@@ -86,9 +86,13 @@ fn request_param<'p>(e: &Expr, f: &Func, params: &[&'p str], depth: u8) -> Optio
     }
 }
 
-/// The parameters of `g` that go as they came in into a config's `thread_id`
-/// that `g` builds (a helper such as `_handle_input(user_input, ...)`).
-fn thread_id_params<'a>(g: &Func<'a>) -> Vec<&'a str> {
+/// The parameters of function `gi` of `file` that go as they came in into
+/// a config's `thread_id` that it builds (`_handle_input(user_input, ...)`),
+/// or that it hands as they came in to a helper that does, up to `depth`
+/// calls further (`message_generator(user_input)` calling `_handle_input`).
+fn thread_id_params<'a>(ctx: &Ctx<'_, 'a>, file: usize, gi: usize, depth: u8) -> Vec<&'a str> {
+    let m = &ctx.models[file];
+    let g = &m.functions[gi];
     let params: Vec<&'a str> = g.params().map(|p| p.parameter.name.id.as_str()).collect();
     let mut out = Vec::new();
     for (d, _) in configurable_dicts(g) {
@@ -96,6 +100,75 @@ fn thread_id_params<'a>(g: &Func<'a>) -> Vec<&'a str> {
             if let Some(p) = request_param(v, g, &params, 0) {
                 if !out.contains(&p) {
                     out.push(p);
+                }
+            }
+        }
+    }
+    if depth == 0 {
+        return out;
+    }
+    let here = Ctx {
+        models: ctx.models,
+        index: ctx.index,
+        summaries: ctx.summaries,
+        paths: ctx.paths,
+        file,
+    };
+    for (_, (callee, a)) in helper_args(&here, gi) {
+        if callee == (file, gi) {
+            continue;
+        }
+        if let Some(p) = request_param(a.1, g, &params, 0) {
+            if !out.contains(&p)
+                && thread_id_params(ctx, callee.0, callee.1, depth - 1).contains(&a.0)
+            {
+                out.push(p);
+            }
+        }
+    }
+    out
+}
+
+/// Each argument of each call in function `fi` of the context's file to a
+/// function of the program that is not an entry point: the call, the
+/// callee (file, index), and the callee's parameter name with the argument.
+#[allow(clippy::type_complexity)]
+fn helper_args<'a>(
+    ctx: &Ctx<'_, 'a>,
+    fi: usize,
+) -> Vec<(
+    &'a ruff_python_ast::ExprCall,
+    ((usize, usize), (&'a str, &'a Expr)),
+)> {
+    let m = &ctx.models[ctx.file];
+    let mut out = Vec::new();
+    for cs in m.calls.iter().filter(|cs| cs.scope == Scope::Func(fi)) {
+        let callee = match m.callee(&cs.call.func, Some(fi)) {
+            Some(gi) => {
+                let g = &m.functions[gi];
+                let offset =
+                    usize::from(g.is_method() && matches!(&*cs.call.func, Expr::Attribute(_)));
+                Some((ctx.file, gi, offset))
+            }
+            None => ctx.external_callee(&cs.call.func, Some(fi)),
+        };
+        let Some((file, gi, offset)) = callee else {
+            continue;
+        };
+        let g = &ctx.models[file].functions[gi];
+        if g.entry {
+            continue;
+        }
+        let names: Vec<&'a str> = g.params().map(|p| p.parameter.name.id.as_str()).collect();
+        for (k, a) in cs.call.arguments.args.iter().enumerate() {
+            if let (false, Some(n)) = (a.is_starred_expr(), names.get(k + offset)) {
+                out.push((cs.call, ((file, gi), (*n, a))));
+            }
+        }
+        for kw in cs.call.arguments.keywords.iter() {
+            if let Some(n) = kw.arg.as_ref() {
+                if let Some(p) = names.iter().find(|p| **p == n.as_str()) {
+                    out.push((cs.call, ((file, gi), (*p, &kw.value))));
                 }
             }
         }
@@ -123,8 +196,9 @@ declare_rule! {
     /// Also when the handler passes such a parameter to a helper, in this
     /// file or another, that puts it into the config it builds
     /// (`kwargs = _handle_input(user_input)`, `service.get_state(thread_id)`):
-    /// the finding is at the handler's argument. Only direct calls from the
-    /// handler are followed, one helper deep.
+    /// the finding is at the handler's argument. Helpers are followed three
+    /// calls deep from the handler (`StreamingResponse(_stream(body))`, then
+    /// `_handle_input(body)` in `_stream`).
     ///
     /// ## Why is this bad
     /// LangGraph's threat model says it: checkpointers index by `thread_id`,
@@ -181,8 +255,9 @@ pub fn check(ctx: &Ctx, out: &mut Vec<Finding>) {
 }
 
 /// The handler passes a parameter as it came in to a helper (in this file
-/// or another) that puts it into a config's `thread_id`: the finding is at
-/// the argument, naming the helper.
+/// or another) that puts it into a config's `thread_id`, itself or through
+/// helpers it calls (three calls deep in all): the finding is at the
+/// handler's argument, naming the helper; one per call.
 fn through_helpers(
     ctx: &Ctx,
     m: &Model,
@@ -191,59 +266,24 @@ fn through_helpers(
     params: &[&str],
     out: &mut Vec<Finding>,
 ) {
-    for cs in m.calls.iter().filter(|cs| cs.scope == Scope::Func(fi)) {
-        let callee = match m.callee(&cs.call.func, Some(fi)) {
-            Some(gi) => {
-                let g = &m.functions[gi];
-                let offset =
-                    usize::from(g.is_method() && matches!(&*cs.call.func, Expr::Attribute(_)));
-                Some((ctx.file, gi, offset))
-            }
-            None => ctx.external_callee(&cs.call.func, Some(fi)),
-        };
-        let Some((file, gi, offset)) = callee else {
-            continue;
-        };
-        let g = &ctx.models[file].functions[gi];
-        if g.entry || (file == ctx.file && gi == fi) {
+    let mut reported: Vec<&ruff_python_ast::ExprCall> = Vec::new();
+    for (call, ((file, gi), (param, a))) in helper_args(ctx, fi) {
+        if (file == ctx.file && gi == fi) || reported.iter().any(|c| std::ptr::eq(*c, call)) {
             continue;
         }
-        let wanted = thread_id_params(g);
-        if wanted.is_empty() {
+        if !from_request(a, f, params, 0) || !thread_id_params(ctx, file, gi, 2).contains(&param) {
             continue;
         }
-        let names: Vec<&str> = g.params().map(|p| p.parameter.name.id.as_str()).collect();
-        let positional = cs
-            .call
-            .arguments
-            .args
-            .iter()
-            .enumerate()
-            .filter_map(|(k, a)| {
-                (!a.is_starred_expr())
-                    .then(|| names.get(k + offset).map(|n| (*n, a)))
-                    .flatten()
-            });
-        let keywords = cs
-            .call
-            .arguments
-            .keywords
-            .iter()
-            .filter_map(|k| k.arg.as_ref().map(|n| (n.as_str(), &k.value)));
-        let hit = positional
-            .chain(keywords)
-            .find(|(n, a)| wanted.contains(n) && from_request(a, f, params, 0));
-        if let Some((param, a)) = hit {
-            out.push(Finding::new(
-                &RULE,
-                ruff_text_size::Ranged::range(a),
-                format!(
-                    "`thread_id` is the request's `{}` as it came in: handler `{}` passes it to `{}()` (parameter `{param}`), which puts it into the config, and nothing checks who owns the thread: whoever presents a thread id gets its history",
-                    known::snippet(m.source, a),
-                    f.name,
-                    ctx.describe(file, gi)
-                ),
-            ));
-        }
+        reported.push(call);
+        out.push(Finding::new(
+            &RULE,
+            ruff_text_size::Ranged::range(a),
+            format!(
+                "`thread_id` is the request's `{}` as it came in: handler `{}` passes it to `{}()` (parameter `{param}`), which puts it into a LangGraph config (itself or through a helper), and nothing checks who owns the thread: whoever presents a thread id gets its history",
+                known::snippet(m.source, a),
+                f.name,
+                ctx.describe(file, gi)
+            ),
+        ));
     }
 }
