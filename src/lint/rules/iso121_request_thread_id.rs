@@ -95,7 +95,13 @@ fn thread_id_params<'a>(ctx: &Ctx<'_, 'a>, file: usize, gi: usize, depth: u8) ->
     let g = &m.functions[gi];
     let params: Vec<&'a str> = g.params().map(|p| p.parameter.name.id.as_str()).collect();
     let mut out = Vec::new();
-    for (d, _) in configurable_dicts(g) {
+    // A config with a literal `thread_id` key needs the name in the source.
+    let dicts = if m.mentions_thread_id {
+        configurable_dicts(g)
+    } else {
+        Vec::new()
+    };
+    for (d, _) in dicts {
         if let Some(v) = dict_get(d, "thread_id") {
             if let Some(p) = request_param(v, g, &params, 0) {
                 if !out.contains(&p) {
@@ -223,6 +229,8 @@ declare_rule! {
 
 pub fn check(ctx: &Ctx, out: &mut Vec<Finding>) {
     let m = ctx.model();
+    // Helpers can only build such a config in a file that names `thread_id`.
+    let program_names_thread_id = ctx.models.iter().any(|m| m.mentions_thread_id);
     for (fi, f) in m.functions.iter().enumerate().filter(|(_, f)| f.entry) {
         let params: Vec<&str> = f.params().map(|p| p.parameter.name.id.as_str()).collect();
         // A handler that names the user somewhere may check ownership.
@@ -250,7 +258,9 @@ pub fn check(ctx: &Ctx, out: &mut Vec<Finding>) {
                 ));
             }
         }
-        through_helpers(ctx, m, fi, f, &params, out);
+        if program_names_thread_id {
+            through_helpers(ctx, m, fi, f, &params, out);
+        }
     }
 }
 
