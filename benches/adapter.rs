@@ -61,6 +61,40 @@ fn own_cpu() -> f64 {
     tv(ru.ru_utime) + tv(ru.ru_stime)
 }
 
+/// What a Python bench module printed: lines of `name value`.
+struct Printed {
+    what: String,
+    stdout: String,
+    stderr: String,
+}
+
+impl Printed {
+    fn run(py: &str, args: &[String]) -> Self {
+        let out = std::process::Command::new(py)
+            .args(args)
+            .output()
+            .expect("python runs");
+        Printed {
+            what: args.join(" "),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+
+    /// The value printed after `key` (which ends in a space).
+    fn figure(&self, key: &str) -> f64 {
+        self.stdout
+            .lines()
+            .find_map(|l| l.strip_prefix(key)?.trim().parse().ok())
+            .unwrap_or_else(|| {
+                panic!(
+                    "python {} printed no {key}: {} {}",
+                    self.what, self.stdout, self.stderr
+                )
+            })
+    }
+}
+
 /// One pinned environment: its venv, the factory the adapter serves and
 /// the in-process baseline of the same sequence.
 struct Env {
@@ -111,21 +145,8 @@ fn agent_mode() {
         println!("skipped: {py} is missing (run scripts/python-venv.sh)");
         return;
     }
-    let out = std::process::Command::new(&py)
-        .args(["-m", "isocheck_adapter.bench_agent"])
-        .output()
-        .expect("python runs");
-    let text = String::from_utf8_lossy(&out.stdout);
-    let figure = |key: &str| -> f64 {
-        text.lines()
-            .find_map(|l| l.strip_prefix(key)?.trim().parse().ok())
-            .unwrap_or_else(|| {
-                panic!(
-                    "bench_agent.py printed no {key}: {text} {}",
-                    String::from_utf8_lossy(&out.stderr)
-                )
-            })
-    };
+    let printed = Printed::run(&py, &["-m".into(), "isocheck_adapter.bench_agent".into()]);
+    let figure = |key: &str| printed.figure(key);
     let rt = tokio::runtime::Runtime::new().unwrap();
     let per_op = rt.block_on(async {
         let f = Arc::new(AdapterFactory::new(
@@ -187,21 +208,8 @@ fn bench(env: &Env) {
     if !env.mode.is_empty() {
         args.push(env.mode.into());
     }
-    let out = std::process::Command::new(&py)
-        .args(&args)
-        .output()
-        .expect("python runs");
-    let text = String::from_utf8_lossy(&out.stdout);
-    let figure = |key: &str| -> f64 {
-        text.lines()
-            .find_map(|l| l.strip_prefix(key)?.trim().parse().ok())
-            .unwrap_or_else(|| {
-                panic!(
-                    "bench.py printed no {key}: {text} {}",
-                    String::from_utf8_lossy(&out.stderr)
-                )
-            })
-    };
+    let printed = Printed::run(&py, &args);
+    let figure = |key: &str| printed.figure(key);
     let inproc = figure("ops_per_sec ");
     let inproc_cpu = figure("cpu_us_per_op ");
     let old_loop = (env.mode.is_empty()).then(|| figure("old_loop_ops_per_sec "));

@@ -133,9 +133,6 @@ pub struct Model<'a> {
     pub star_imports: Vec<String>,
     /// Imports a web or chat-bot framework.
     pub framework: bool,
-    /// The source mentions `thread_id` (ISO121 follows helpers only into
-    /// files that could build a config with one).
-    pub mentions_thread_id: bool,
     pub functions: Vec<Func<'a>>,
     pub func_by_name: HashMap<&'a str, Vec<usize>>,
     pub module_bindings: HashMap<&'a str, Binding<'a>>,
@@ -161,7 +158,6 @@ impl<'a> Model<'a> {
         let mut c = Collector {
             m: Model {
                 source,
-                mentions_thread_id: source.contains("thread_id"),
                 ..Model::default()
             },
             scopes: vec![Scope::Module],

@@ -147,15 +147,7 @@ fn file_sites<'a>(
                 Scope::Func(i) => Some(i),
                 Scope::Module | Scope::Class(_) => None,
             };
-            let callee = m
-                .callee(&cs.call.func, caller)
-                .map(|fi| {
-                    let method = m.functions[fi].is_method();
-                    let on_attr = matches!(&*cs.call.func, Expr::Attribute(_));
-                    (file, fi, usize::from(method && on_attr))
-                })
-                .or_else(|| ctx.external_callee(&cs.call.func, caller));
-            let Some((cfile, cfi, offset)) = callee else {
+            let Some((cfile, cfi, offset)) = ctx.callee(&cs.call.func, caller) else {
                 continue;
             };
             let callee = (cfile, cfi);

@@ -50,6 +50,35 @@ impl<'p, 'a> Ctx<'p, 'a> {
         &self.models[self.file]
     }
 
+    /// The same view of the program, from file `file`.
+    pub fn at(&self, file: FileId) -> Ctx<'p, 'a> {
+        Ctx {
+            models: self.models,
+            index: self.index,
+            summaries: self.summaries,
+            paths: self.paths,
+            file,
+        }
+    }
+
+    /// The function a call expression in this file runs, in this file or
+    /// another one: `(file, function index, argument offset)`; the offset
+    /// is 1 when the call passes `self` implicitly.
+    pub fn callee(&self, func: &Expr, caller: Option<usize>) -> Option<(FileId, usize, usize)> {
+        let m = self.model();
+        match m.callee(func, caller) {
+            Some(fi) => {
+                let on_attr = matches!(func, Expr::Attribute(_));
+                Some((
+                    self.file,
+                    fi,
+                    usize::from(m.functions[fi].is_method() && on_attr),
+                ))
+            }
+            None => self.external_callee(func, caller),
+        }
+    }
+
     /// The function a call expression in this file runs, when it is defined in
     /// another file of the program: `(file, function index, argument offset)`;
     /// the offset is 1 when the call passes `self` implicitly.

@@ -160,20 +160,7 @@ fn fn_returns(
             if let Some(k) = m.qualify(&c.func).and_then(|q| known::classify(m, &q)) {
                 return Some(k);
             }
-            let sub = Ctx {
-                models,
-                index: ctx.index,
-                summaries: ctx.summaries,
-                paths: ctx.paths,
-                file,
-            };
-            let next = match m.callee(&c.func, Some(fi)) {
-                Some(j) => Some((file, j)),
-                None => sub
-                    .external_callee(&c.func, Some(fi))
-                    .map(|(f2, j, _)| (f2, j)),
-            };
-            if let Some((f2, j)) = next {
+            if let Some((f2, j, _)) = ctx.at(file).callee(&c.func, Some(fi)) {
                 if let Some(k) = fn_returns(models, ctx, f2, j, seen) {
                     return Some(k);
                 }

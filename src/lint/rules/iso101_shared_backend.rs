@@ -80,11 +80,23 @@ fn composite_over_files(m: &Model, call: &ruff_python_ast::ExprCall) -> bool {
 /// Whether the call is an argument (at any depth) of another call of one of `kinds`
 /// in the same statement (a backend inside a `CompositeBackend` or deps).
 pub fn inside_kind(m: &Model, call: &ruff_python_ast::ExprCall, kinds: &[Kind]) -> bool {
-    let r = ruff_text_size::Ranged::range(call);
-    m.calls.iter().any(|outer| {
+    enclosing(m, call, |outer| {
         outer.kind.is_some_and(|k| kinds.contains(&k))
-            && ruff_text_size::Ranged::range(outer.call).contains_range(r)
-            && ruff_text_size::Ranged::range(outer.call) != r
+    })
+    .is_some()
+}
+
+/// The call of the same statement that `call` is an argument of (at any
+/// depth) and that `which` accepts.
+fn enclosing<'m, 'a>(
+    m: &'m Model<'a>,
+    call: &ruff_python_ast::ExprCall,
+    which: impl Fn(&CallSite<'a>) -> bool,
+) -> Option<&'m CallSite<'a>> {
+    let r = ruff_text_size::Ranged::range(call);
+    m.calls.iter().find(|outer| {
+        let or = ruff_text_size::Ranged::range(outer.call);
+        or.contains_range(r) && or != r && which(outer)
     })
 }
 
@@ -223,11 +235,7 @@ fn holders<'m, 'a>(m: &'m Model<'a>, cs: &CallSite<'a>) -> Vec<&'m CallSite<'a>>
 /// module-level name: the backend it is given is read-only for its users.
 fn read_only_agent(m: &Model, cs: &CallSite) -> bool {
     use ruff_python_ast::Expr;
-    let is_agent = cs
-        .qual
-        .as_deref()
-        .is_some_and(|q| m.is_sym(q, known::DA, &["create_deep_agent"]));
-    if !is_agent {
+    if !da_agent(m, cs) {
         return false;
     }
     let Some(mut rules) = known::keyword(cs.call, "permissions") else {
@@ -267,20 +275,11 @@ fn read_only_agent(m: &Model, cs: &CallSite) -> bool {
     })
 }
 
-/// The deepagents agent call that `call` is an argument of, in the same statement.
-fn enclosing_agent<'m, 'a>(
-    m: &'m Model<'a>,
-    call: &ruff_python_ast::ExprCall,
-) -> Option<&'m CallSite<'a>> {
-    let r = ruff_text_size::Ranged::range(call);
-    m.calls.iter().find(|o| {
-        let or = ruff_text_size::Ranged::range(o.call);
-        or.contains_range(r)
-            && or != r
-            && o.qual
-                .as_deref()
-                .is_some_and(|q| m.is_sym(q, known::DA, &["create_deep_agent"]))
-    })
+/// Whether `cs` is deepagents' `create_deep_agent(...)`.
+fn da_agent(m: &Model, cs: &CallSite) -> bool {
+    cs.qual
+        .as_deref()
+        .is_some_and(|q| m.is_sym(q, known::DA, &["create_deep_agent"]))
 }
 
 /// A module-scope backend bound to a name and given to something kept at
@@ -337,7 +336,7 @@ pub fn check(ctx: &Ctx, out: &mut Vec<Finding>) {
             None => format!("`{}`", kind.display()),
         };
         let range = ruff_text_size::Ranged::range(cs.call);
-        if enclosing_agent(m, cs.call).is_some_and(|a| read_only_agent(m, a)) {
+        if enclosing(m, cs.call, |o| da_agent(m, o)).is_some_and(|a| read_only_agent(m, a)) {
             continue;
         }
         let shared = shared_creation(m, cs).or_else(|| given_to_shared(m, cs));

@@ -1,11 +1,13 @@
 //! ISO121: a `thread_id` taken from the request into the config, no ownership check.
 
 use ruff_python_ast::Expr;
+use rustc_hash::FxHashMap as HashMap;
 
 use super::lg_common::{configurable_dicts, dict_get, names_user};
 use crate::lint::diagnostic::Finding;
+use crate::lint::index::FileId;
 use crate::lint::known;
-use crate::lint::model::{Func, Model, Scope};
+use crate::lint::model::{Func, Scope};
 use crate::lint::program::Ctx;
 
 /// The parameter a value comes straight from: `thread_id`, `body.thread_id`,
@@ -86,52 +88,48 @@ fn request_param<'p>(e: &Expr, f: &Func, params: &[&'p str], depth: u8) -> Optio
     }
 }
 
+/// What [`thread_id_params`] found, by (file, function, depth), for one
+/// file's check: each helper is looked at once, however many handlers call it.
+type Memo<'a> = HashMap<(FileId, usize, u8), Vec<&'a str>>;
+
 /// The parameters of function `gi` of `file` that go as they came in into
 /// a config's `thread_id` that it builds (`_handle_input(user_input, ...)`),
 /// or that it hands as they came in to a helper that does, up to `depth`
 /// calls further (`message_generator(user_input)` calling `_handle_input`).
-fn thread_id_params<'a>(ctx: &Ctx<'_, 'a>, file: usize, gi: usize, depth: u8) -> Vec<&'a str> {
-    let m = &ctx.models[file];
-    let g = &m.functions[gi];
+fn thread_id_params<'a>(
+    ctx: &Ctx<'_, 'a>,
+    file: FileId,
+    gi: usize,
+    depth: u8,
+    memo: &mut Memo<'a>,
+) -> Vec<&'a str> {
+    if let Some(found) = memo.get(&(file, gi, depth)) {
+        return found.clone();
+    }
+    // Recursion through this same function finds nothing more.
+    memo.insert((file, gi, depth), Vec::new());
+    let g = &ctx.models[file].functions[gi];
     let params: Vec<&'a str> = g.params().map(|p| p.parameter.name.id.as_str()).collect();
     let mut out = Vec::new();
-    // A config with a literal `thread_id` key needs the name in the source.
-    let dicts = if m.mentions_thread_id {
-        configurable_dicts(g)
-    } else {
-        Vec::new()
-    };
-    for (d, _) in dicts {
-        if let Some(v) = dict_get(d, "thread_id") {
-            if let Some(p) = request_param(v, g, &params, 0) {
-                if !out.contains(&p) {
+    for (d, _) in configurable_dicts(g) {
+        if let Some(p) = dict_get(d, "thread_id").and_then(|v| request_param(v, g, &params, 0)) {
+            if !out.contains(&p) {
+                out.push(p);
+            }
+        }
+    }
+    if depth > 0 {
+        for (_, (callee, (param, arg))) in helper_args(&ctx.at(file), gi) {
+            if let Some(p) = request_param(arg, g, &params, 0) {
+                if !out.contains(&p)
+                    && thread_id_params(ctx, callee.0, callee.1, depth - 1, memo).contains(&param)
+                {
                     out.push(p);
                 }
             }
         }
     }
-    if depth == 0 {
-        return out;
-    }
-    let here = Ctx {
-        models: ctx.models,
-        index: ctx.index,
-        summaries: ctx.summaries,
-        paths: ctx.paths,
-        file,
-    };
-    for (_, (callee, a)) in helper_args(&here, gi) {
-        if callee == (file, gi) {
-            continue;
-        }
-        if let Some(p) = request_param(a.1, g, &params, 0) {
-            if !out.contains(&p)
-                && thread_id_params(ctx, callee.0, callee.1, depth - 1).contains(&a.0)
-            {
-                out.push(p);
-            }
-        }
-    }
+    memo.insert((file, gi, depth), out.clone());
     out
 }
 
@@ -144,25 +142,16 @@ fn helper_args<'a>(
     fi: usize,
 ) -> Vec<(
     &'a ruff_python_ast::ExprCall,
-    ((usize, usize), (&'a str, &'a Expr)),
+    ((FileId, usize), (&'a str, &'a Expr)),
 )> {
     let m = &ctx.models[ctx.file];
     let mut out = Vec::new();
     for cs in m.calls.iter().filter(|cs| cs.scope == Scope::Func(fi)) {
-        let callee = match m.callee(&cs.call.func, Some(fi)) {
-            Some(gi) => {
-                let g = &m.functions[gi];
-                let offset =
-                    usize::from(g.is_method() && matches!(&*cs.call.func, Expr::Attribute(_)));
-                Some((ctx.file, gi, offset))
-            }
-            None => ctx.external_callee(&cs.call.func, Some(fi)),
-        };
-        let Some((file, gi, offset)) = callee else {
+        let Some((file, gi, offset)) = ctx.callee(&cs.call.func, Some(fi)) else {
             continue;
         };
         let g = &ctx.models[file].functions[gi];
-        if g.entry {
+        if g.entry || (file, gi) == (ctx.file, fi) {
             continue;
         }
         let names: Vec<&'a str> = g.params().map(|p| p.parameter.name.id.as_str()).collect();
@@ -229,8 +218,7 @@ declare_rule! {
 
 pub fn check(ctx: &Ctx, out: &mut Vec<Finding>) {
     let m = ctx.model();
-    // Helpers can only build such a config in a file that names `thread_id`.
-    let program_names_thread_id = ctx.models.iter().any(|m| m.mentions_thread_id);
+    let mut memo = Memo::default();
     for (fi, f) in m.functions.iter().enumerate().filter(|(_, f)| f.entry) {
         let params: Vec<&str> = f.params().map(|p| p.parameter.name.id.as_str()).collect();
         // A handler that names the user somewhere may check ownership.
@@ -258,9 +246,7 @@ pub fn check(ctx: &Ctx, out: &mut Vec<Finding>) {
                 ));
             }
         }
-        if program_names_thread_id {
-            through_helpers(ctx, m, fi, f, &params, out);
-        }
+        through_helpers(ctx, fi, f, &params, &mut memo, out);
     }
 }
 
@@ -268,20 +254,22 @@ pub fn check(ctx: &Ctx, out: &mut Vec<Finding>) {
 /// or another) that puts it into a config's `thread_id`, itself or through
 /// helpers it calls (three calls deep in all): the finding is at the
 /// handler's argument, naming the helper; one per call.
-fn through_helpers(
-    ctx: &Ctx,
-    m: &Model,
+fn through_helpers<'a>(
+    ctx: &Ctx<'_, 'a>,
     fi: usize,
     f: &Func,
     params: &[&str],
+    memo: &mut Memo<'a>,
     out: &mut Vec<Finding>,
 ) {
     let mut reported: Vec<&ruff_python_ast::ExprCall> = Vec::new();
     for (call, ((file, gi), (param, a))) in helper_args(ctx, fi) {
-        if (file == ctx.file && gi == fi) || reported.iter().any(|c| std::ptr::eq(*c, call)) {
+        if reported.iter().any(|c| std::ptr::eq(*c, call)) {
             continue;
         }
-        if !from_request(a, f, params, 0) || !thread_id_params(ctx, file, gi, 2).contains(&param) {
+        if !from_request(a, f, params, 0)
+            || !thread_id_params(ctx, file, gi, 2, memo).contains(&param)
+        {
             continue;
         }
         reported.push(call);
@@ -290,7 +278,7 @@ fn through_helpers(
             ruff_text_size::Ranged::range(a),
             format!(
                 "`thread_id` is the request's `{}` as it came in: handler `{}` passes it to `{}()` (parameter `{param}`), which puts it into a LangGraph config (itself or through a helper), and nothing checks who owns the thread: whoever presents a thread id gets its history",
-                known::snippet(m.source, a),
+                known::snippet(ctx.model().source, a),
                 f.name,
                 ctx.describe(file, gi)
             ),

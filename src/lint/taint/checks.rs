@@ -55,6 +55,15 @@ pub(super) fn splitext_call(m: &Model, e: &Expr) -> bool {
     matches!(e, Expr::Call(c) if m.qualify(&c.func).as_deref() == Some("os.path.splitext"))
 }
 
+/// `[1]` or `[-1]` of a pair: its second item (a `splitext` extension).
+pub(super) fn second_of_pair(slice: &Expr) -> bool {
+    let one = |e: &Expr| matches!(e, Expr::NumberLiteral(n) if n.value.as_int().and_then(|i| i.as_u8()) == Some(1));
+    match slice {
+        Expr::UnaryOp(u) => u.op == UnaryOp::USub && one(&u.operand),
+        e => one(e),
+    }
+}
+
 /// `x` for a validator call on `x`: `re.fullmatch(P, x)`, an anchored `re.match`,
 /// `PATTERN.fullmatch(x)`, `x.isalnum()`.
 pub(super) fn validator_subject(expr: &Expr) -> Option<&str> {
@@ -197,24 +206,14 @@ fn app_held(e: &Expr, env: &Env<'_>) -> bool {
         None => return false,
     };
     let Expr::Call(c) = value else { return false };
-    #[derive(Default)]
-    struct Names<'a>(Vec<&'a str>);
-    impl<'a> Visitor<'a> for Names<'a> {
-        fn visit_expr(&mut self, expr: &'a Expr) {
-            if let Expr::Name(n) = expr {
-                self.0.push(n.id.as_str());
-            }
-            visitor::walk_expr(self, expr);
-        }
-    }
-    let mut names = Names::default();
+    let mut names = Vec::new();
     for a in c.arguments.args.iter() {
-        names.visit_expr(a);
+        super::names_in(a, &mut names);
     }
     for k in c.arguments.keywords.iter() {
-        names.visit_expr(&k.value);
+        super::names_in(&k.value, &mut names);
     }
-    names.0.iter().all(|n| env.get(n) == super::Taint::Clean)
+    names.iter().all(|n| env.get(n) == super::Taint::Clean)
 }
 
 /// `p.parent == base` (or `!=`; also `str(p.parent)`) with `p` a resolved
@@ -225,14 +224,7 @@ fn parent_equals<'a>(e: &'a Expr, env: &Env<'a>) -> Option<(&'a str, bool)> {
     let [op @ (CmpOp::Eq | CmpOp::NotEq)] = &*cmp.ops else {
         return None;
     };
-    let inner = match &*cmp.left {
-        Expr::Call(c) if c.arguments.args.len() == 1 => match &*c.func {
-            Expr::Name(f) if matches!(f.id.as_str(), "str" | "Path") => &c.arguments.args[0],
-            _ => return None,
-        },
-        e => e,
-    };
-    let Expr::Attribute(a) = inner else {
+    let Some(Expr::Attribute(a)) = checked_attr(&cmp.left) else {
         return None;
     };
     let Expr::Name(n) = &*a.value else {
@@ -455,11 +447,11 @@ pub(super) fn containment_checks(body: &[ast::Stmt]) -> Vec<(&str, TextSize)> {
     out
 }
 
-/// The attribute a comparison is written on, through `str(...)`.
+/// The attribute a comparison is written on, through `str(...)` or `Path(...)`.
 fn checked_attr(e: &Expr) -> Option<&Expr> {
     match e {
         Expr::Call(c) if c.arguments.args.len() == 1 => match &*c.func {
-            Expr::Name(f) if f.id.as_str() == "str" => Some(&c.arguments.args[0]),
+            Expr::Name(f) if matches!(f.id.as_str(), "str" | "Path") => Some(&c.arguments.args[0]),
             _ => None,
         },
         Expr::Attribute(_) => Some(e),

@@ -5,7 +5,8 @@
 use ruff_python_ast::{self as ast, Expr};
 
 use super::checks::{
-    component, is_path_builder, is_sanitizer, path_call, splitext_call, suffix_literal,
+    component, is_path_builder, is_sanitizer, path_call, second_of_pair, splitext_call,
+    suffix_literal,
 };
 use super::{Engine, Env, Taint};
 use crate::lint::known;
@@ -51,11 +52,7 @@ impl<'c, 'm, 'a> Engine<'c, 'm, 'a> {
             }
             Expr::Attribute(a) => self.eval(fi, &a.value, env),
             // `os.path.splitext(name)[1]`: an extension holds no separator.
-            Expr::Subscript(s)
-                if splitext_call(self.m, &s.value)
-                    && matches!(&*s.slice, Expr::NumberLiteral(_) | Expr::UnaryOp(_))
-                    && known::snippet(self.m.source, &*s.slice).trim() != "0" =>
-            {
+            Expr::Subscript(s) if splitext_call(self.m, &s.value) && second_of_pair(&s.slice) => {
                 Taint::Clean
             }
             Expr::Subscript(s) => self.eval(fi, &s.value, env),

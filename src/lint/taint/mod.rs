@@ -626,7 +626,7 @@ impl<'c, 'm, 'a> Engine<'c, 'm, 'a> {
 }
 
 /// The names an expression reads (`preview_dir`, `name` in `join(preview_dir, name)`).
-fn names_in<'e>(e: &'e Expr, out: &mut Vec<&'e str>) {
+pub(super) fn names_in<'e>(e: &'e Expr, out: &mut Vec<&'e str>) {
     struct Names<'e, 'o>(&'o mut Vec<&'e str>);
     impl<'e> ruff_python_ast::visitor::Visitor<'e> for Names<'e, '_> {
         fn visit_expr(&mut self, expr: &'e Expr) {
